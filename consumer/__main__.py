@@ -1,0 +1,9 @@
+"""`python -m consumer` is the `sluice` command."""
+
+from __future__ import annotations
+
+import sys
+
+from consumer.cli import main
+
+sys.exit(main())

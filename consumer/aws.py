@@ -1,0 +1,45 @@
+"""One place that builds boto3 clients, so every client honours the same endpoint and region.
+
+`AWS_ENDPOINT_URL` (read natively by boto3) points every client at LocalStack or the
+embedded emulator; `endpoint_url` here overrides it for one process, which is what the
+emulator and the tests use.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+
+class AwsClients:
+    """Caches one boto3 client per service; clients are thread-safe, sessions are not."""
+
+    def __init__(self, region: str | None = None, endpoint_url: str | None = None) -> None:
+        self.region = (
+            region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        )
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self._session = boto3.session.Session(region_name=self.region)
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    config=BotoConfig(
+                        retries={"max_attempts": 3, "mode": "standard"},
+                        max_pool_connections=32,
+                        connect_timeout=5,
+                        read_timeout=30,
+                    ),
+                )
+            return self._clients[service]

@@ -1,0 +1,137 @@
+"""Buffers of one source partition, and the cut that turns them into batches.
+
+Rows are buffered per route and output partition. When any buffer reaches its record or
+byte limit, or the oldest buffered record reaches its age limit, the whole source
+partition is cut: every buffer becomes a `Batch` and the cut's last position is what the
+source may ack once all of them are written. Cutting the whole partition keeps the ack a
+single position (a Kinesis checkpoint), and it means that at most one cut per partition is
+ever written but not acked. Each of its batches starts at the first record of its route
+and output partition after the checkpoint, so a replay, wherever it cuts, rebuilds a batch
+with the same first position, hence the same S3 key, and overwrites it
+(docs/decisions.md, "Exactly-once objects without a write-ahead fence").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from consumer.pipeline import Item
+from consumer.record import Position
+from consumer.route import BufferConfig
+from consumer.sinks.base import Batch
+
+
+@dataclass(slots=True)
+class _Buffer:
+    first: Position
+    last: Position
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
+    nbytes: int = 0
+
+
+@dataclass(slots=True)
+class Cut:
+    """Everything of one source partition between two checkpoints."""
+
+    partition: str
+    first: Position
+    last: Position
+    batches: list[Batch]
+    records: int
+    quarantined: int
+
+
+@dataclass(slots=True)
+class RouteKeys:
+    key_fields: tuple[str, ...] = ()
+    version_field: str | None = None
+
+
+class PartitionBatcher:
+    def __init__(
+        self,
+        source: str,
+        partition: str,
+        default_limits: BufferConfig,
+        route_limits: Mapping[str, BufferConfig] | None = None,
+        route_keys: Mapping[str, RouteKeys] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.partition = partition
+        self.default_limits = default_limits
+        self.route_limits = dict(route_limits or {})
+        self.route_keys = dict(route_keys or {})
+        self.clock = clock
+        self._reset()
+
+    def _reset(self) -> None:
+        self.buffers: dict[tuple[str, str], _Buffer] = {}
+        self.first: Position | None = None
+        self.last: Position | None = None
+        self.records = 0
+        self.quarantined = 0
+        self.opened_at: float | None = None
+        self.full = False
+
+    @property
+    def pending(self) -> bool:
+        return self.last is not None
+
+    def add(self, position: Position, items: Iterable[Item], quarantined: bool = False) -> None:
+        if self.first is None:
+            self.first = position
+            self.opened_at = self.clock()
+        self.last = position
+        self.records += 1
+        self.quarantined += quarantined
+        for item in items:
+            key = (item.route, item.output_partition)
+            buf = self.buffers.get(key)
+            if buf is None:
+                buf = self.buffers[key] = _Buffer(position, position)
+            buf.last = position
+            buf.rows.append(item.row)
+            buf.lines.append(item.line)
+            buf.nbytes += len(item.line)
+            limits = self.route_limits.get(item.route, self.default_limits)
+            if len(buf.rows) >= limits.max_records or buf.nbytes >= limits.max_bytes:
+                self.full = True
+
+    def due(self) -> bool:
+        if self.last is None:
+            return False
+        if self.full:
+            return True
+        assert self.opened_at is not None
+        return self.clock() - self.opened_at >= self._max_age_s()
+
+    def _max_age_s(self) -> float:
+        ages = [self.route_limits.get(r, self.default_limits).max_age_s for r, _ in self.buffers]
+        return min(ages, default=self.default_limits.max_age_s)
+
+    def cut(self) -> Cut:
+        assert self.first is not None and self.last is not None, "nothing to cut"
+        batches = [self._batch(route, part, buf) for (route, part), buf in self.buffers.items()]
+        cut = Cut(self.partition, self.first, self.last, batches, self.records, self.quarantined)
+        self._reset()
+        return cut
+
+    def _batch(self, route: str, output_partition: str, buf: _Buffer) -> Batch:
+        keys = self.route_keys.get(route, RouteKeys())
+        return Batch(
+            route=route,
+            source=self.source,
+            partition=self.partition,
+            output_partition=output_partition,
+            first_position=buf.first,
+            last_position=buf.last,
+            rows=buf.rows,
+            lines=buf.lines,
+            key_fields=keys.key_fields,
+            version_field=keys.version_field,
+        )

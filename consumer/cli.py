@@ -1,0 +1,159 @@
+"""The `sluice` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from types import FrameType
+
+import orjson
+
+from consumer import __version__
+from consumer.errors import ConfigError, EtlError
+
+DEFAULT_CONFIG = "examples/clickstream/pipeline.toml"
+log = logging.getLogger("sluice")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sluice",
+        description="Containerized ETL for AWS: Kinesis in; S3 data lake and databases out.",
+    )
+    parser.add_argument("--version", action="version", version=f"sluice {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("SLUICE_LOG_LEVEL"),
+        help="level of the JSON logs on stderr (env SLUICE_LOG_LEVEL; "
+        "default INFO, WARNING for demo)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the consumer service")
+    run.add_argument("--config", required=True, help="pipeline file (TOML)")
+    run.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="stop once every shard is caught up and everything is flushed",
+    )
+    run.add_argument("--max-runtime-s", type=float, default=None, help="stop after this long")
+    run.add_argument(
+        "--emulator",
+        action="store_true",
+        help="start the embedded AWS emulator and create the stream, table, buckets",
+    )
+
+    validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
+    validate.add_argument("--config", required=True)
+
+    demo = commands.add_parser("demo", help="run the demo end to end and report what happened")
+    demo.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
+    demo.add_argument("--out", default="demo-output", help="folder for the outputs")
+    demo.add_argument("--records", type=int, default=5000, help="events to produce")
+    demo.add_argument("--invalid-ratio", type=float, default=0.05)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--generator",
+        default="clickstream_events:generate",
+        help="'module:function(count, invalid_ratio, seed)' making the events",
+    )
+    demo.add_argument(
+        "--aggregate-every",
+        type=int,
+        default=10,
+        help="pack about 1 in N valid page views into KPL aggregates (0: none)",
+    )
+    demo.add_argument("--max-runtime-s", type=float, default=600.0)
+    return parser
+
+
+def _install_stop_handler(stop: object) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        stop.set()  # type: ignore[attr-defined]
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from consumer.aws import AwsClients
+    from consumer.config import load_config
+    from consumer.emulator import embedded_emulator, provision
+    from consumer.service import build_service
+
+    config = load_config(args.config)
+    with embedded_emulator() if args.emulator else nullcontext(None) as endpoint:
+        aws = AwsClients(endpoint_url=endpoint)
+        if args.emulator:
+            provision(config, aws)
+        service = build_service(config, Path.cwd(), aws)
+        _install_stop_handler(service.stop)
+        try:
+            service.run(until_idle=args.until_idle, max_runtime_s=args.max_runtime_s)
+        finally:
+            service.close()
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from consumer.config import load_config
+    from consumer.route import Route
+    from consumer.routing import Router
+
+    config = load_config(args.config)
+    routes = [Route(route, index) for index, route in enumerate(config.routes)]
+    Router(routes, config.router.type_field)
+    sys.stdout.write(
+        orjson.dumps(
+            config.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
+        ).decode()
+        + "\n"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from consumer.demo import DemoOptions, render, run_demo
+
+    options = DemoOptions(
+        Path(args.config),
+        Path(args.out),
+        args.records,
+        args.invalid_ratio,
+        args.seed,
+        args.generator,
+        args.aggregate_every,
+        args.max_runtime_s,
+    )
+    figures = run_demo(options)
+    sys.stdout.write(render(figures, options.out) + "\n")
+    sys.stdout.write(orjson.dumps(figures).decode() + "\n")
+    ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["unexpected"] == 0
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from consumer.logs import setup_logging
+
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level or ("WARNING" if args.command == "demo" else "INFO"))
+    handlers = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"sluice: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except EtlError as exc:
+        log.error("failed", extra={"error": str(exc)}, exc_info=True)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""One root exception with a few branches, so callers can catch exactly what they handle."""
+
+from __future__ import annotations
+
+
+class EtlError(Exception):
+    """Root of every error sluice raises on purpose."""
+
+
+class ConfigError(EtlError):
+    """The pipeline configuration is invalid; the message names the field."""
+
+
+class RecordError(EtlError):
+    """A single record failed a stage. It is data for the quarantine, never fatal.
+
+    `stage` is one of decode, route, validate, transform; `error_type` is a short stable
+    name (InvalidJson, RecordTooLarge, ...) used in the quarantine envelope and metrics.
+    """
+
+    def __init__(self, stage: str, error_type: str, message: str) -> None:
+        super().__init__(f"{stage}/{error_type}: {message}")
+        self.stage = stage
+        self.error_type = error_type
+        self.message = message
+
+
+class SinkError(EtlError):
+    """A sink could not confirm a write after its retry budget; nothing was acked."""
+
+
+class SourceError(EtlError):
+    """A source failed in a way that retries cannot fix (stream missing, access denied)."""

@@ -1,0 +1,47 @@
+"""Write a cut to every sink of every batch in it, in parallel, with retries.
+
+`write` returns only when every sink confirmed every batch. If any write spends its retry
+budget, `SinkError` is raised after the other writes settled, and the caller must not ack:
+the writes that did land are idempotent and will simply be redone on replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from consumer.batcher import Cut
+from consumer.errors import SinkError
+from consumer.retry import RetryConfig, call_with_retry
+from consumer.sinks.base import Sink
+
+
+class Flusher:
+    def __init__(
+        self,
+        sinks_by_route: Mapping[str, Sequence[Sink]],
+        retry: RetryConfig,
+        max_workers: int = 8,
+    ) -> None:
+        self.sinks_by_route = sinks_by_route
+        self.retry = retry
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flush")
+
+    def write(self, cut: Cut) -> None:
+        futures = []
+        for batch in cut.batches:
+            for sink in self.sinks_by_route[batch.route]:
+                what = f"sink {sink.name!r} route {batch.route or 'quarantine'!r}"
+                call = partial(sink.write, batch)
+                futures.append(
+                    self._pool.submit(call_with_retry, what, call, sink.is_retriable, self.retry)
+                )
+        errors = [exc for exc in (f.exception() for f in futures) if exc is not None]
+        if errors:
+            raise SinkError(
+                f"flush of {cut.partition} up to {cut.last} failed: {errors[0]}"
+            ) from errors[0]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

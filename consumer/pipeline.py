@@ -1,0 +1,67 @@
+"""The per-record path: decode, route, validate, transform, partition, encode.
+
+`Pipeline.process` never raises for a bad record: a `RecordError` at any stage turns the
+record into one quarantine item carrying the error envelope. A record's rows are produced
+all together or not at all, so a transform that fails half-way leaves no partial output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from consumer.decode import Decoder
+from consumer.errors import RecordError
+from consumer.partitioning import PartitionConfig, Partitioner
+from consumer.quarantine import QUARANTINE_ROUTE, envelope
+from consumer.record import Record
+from consumer.route import Route
+from consumer.routing import Router
+
+_ENCODE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+_QUARANTINE_PARTITIONER = Partitioner(PartitionConfig())
+
+
+@dataclass(slots=True)
+class Item:
+    """One output row bound for one buffer (route and output partition)."""
+
+    route: str
+    output_partition: str
+    row: dict[str, Any]
+    line: bytes
+
+
+class Pipeline:
+    def __init__(self, decoder: Decoder, routes: Sequence[Route], router: Router) -> None:
+        self.decoder = decoder
+        self.routes = {route.name: route for route in routes}
+        self.router = router
+
+    def process(self, record: Record) -> tuple[list[Item], bool]:
+        """Items for `record` and whether it was quarantined."""
+        route: Route | None = None
+        try:
+            value = self.decoder.decode(record.data)
+            route = self.router.route(record.source, value)
+            rows = route.transform(route.validate(value))
+            return [self._item(route, row, record) for row in rows], False
+        except RecordError as error:
+            return [self.quarantine_item(record, error, route)], True
+
+    def _item(self, route: Route, row: dict[str, Any], record: Record) -> Item:
+        partition = route.partitioner.partition(row, record.arrival_time)
+        try:
+            line = orjson.dumps(row, option=_ENCODE)
+        except TypeError as exc:
+            raise RecordError("transform", "UnserializableRow", str(exc)) from None
+        return Item(route.name, partition, row, line)
+
+    @staticmethod
+    def quarantine_item(record: Record, error: RecordError, route: Route | None) -> Item:
+        row = envelope(record, error, route.name if route else None)
+        partition = _QUARANTINE_PARTITIONER.partition(row, record.arrival_time)
+        return Item(QUARANTINE_ROUTE, partition, row, orjson.dumps(row, option=_ENCODE))

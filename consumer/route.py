@@ -1,0 +1,100 @@
+"""A route: which records it takes, the schema that validates them, the transform that turns
+a valid model into output rows, and where the rows go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from consumer.errors import ConfigError, RecordError
+from consumer.loading import load_object
+from consumer.partitioning import PartitionConfig, Partitioner
+
+Row = dict[str, Any]
+Transform = Callable[[Any], Any]
+
+
+class BufferConfig(BaseModel):
+    """Firehose-style buffering hints: a buffer flushes on whichever limit it reaches first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_records: int = Field(500, gt=0, description="rows per buffer")
+    max_bytes: int = Field(5_000_000, gt=0, description="encoded bytes per buffer")
+    max_age_s: float = Field(5.0, gt=0, description="seconds since the first buffered record")
+
+
+class RouteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    record_type: str | None = Field(None, description="value of the router's type_field")
+    source: str | None = Field(None, description="stream or queue name; any when unset")
+    schema_path: str = Field(alias="schema", description="pydantic model, 'module:Class'")
+    transform: str | None = Field(None, description="'module:function'; model_dump when unset")
+    sinks: tuple[str, ...] = Field(min_length=1)
+    key: tuple[str, ...] = Field((), description="row fields that identify a row in databases")
+    version_field: str | None = Field(None, description="monotonic guard for database upserts")
+    partition: PartitionConfig = PartitionConfig()
+    buffer: BufferConfig | None = None
+
+    @field_validator("key", "sinks", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+def _dump(model: Any) -> Row:
+    dumped: Row = model.model_dump()
+    return dumped
+
+
+def _rows(result: Any) -> list[Row]:
+    """Normalise what a transform returned: None, a row, a model, or an iterable of those."""
+    if result is None:
+        return []
+    if isinstance(result, Mapping):
+        return [dict(result)]
+    if isinstance(result, BaseModel):
+        return [_dump(result)]
+    if isinstance(result, Iterable) and not isinstance(result, str | bytes):
+        return [item if isinstance(item, dict) else _rows(item)[0] for item in result]
+    raise TypeError(f"transform returned {type(result).__name__}, expected rows")
+
+
+class Route:
+    def __init__(self, config: RouteConfig, index: int) -> None:
+        where = f"routes.{index}"
+        model = load_object(config.schema_path, f"{where}.schema")
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ConfigError(f"{where}.schema: {config.schema_path!r} is not a pydantic model")
+        self.model: type[BaseModel] = model
+        self.transform_fn: Transform = (
+            load_object(config.transform, f"{where}.transform") if config.transform else _dump
+        )
+        if not callable(self.transform_fn):
+            raise ConfigError(f"{where}.transform: {config.transform!r} is not callable")
+        self.name = config.name
+        self.config = config
+        self.partitioner = Partitioner(config.partition)
+
+    def validate(self, value: Any) -> BaseModel:
+        try:
+            return self.model.model_validate(value)
+        except ValidationError as exc:
+            raise RecordError("validate", "SchemaViolation", _summary(exc)) from None
+
+    def transform(self, model: BaseModel) -> list[Row]:
+        try:
+            return _rows(self.transform_fn(model))
+        except Exception as exc:
+            raise RecordError("transform", type(exc).__name__, str(exc)) from None
+
+
+def _summary(exc: ValidationError, limit: int = 5) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in errors]
+    more = f" (+{len(parts) - limit} more)" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more

@@ -1,0 +1,42 @@
+"""Pick the route for a decoded record by its source and its record type."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from consumer.errors import ConfigError, RecordError
+from consumer.route import Route
+
+
+class Router:
+    """Most specific match wins: (source, type), then type, then source, then a catch-all."""
+
+    def __init__(self, routes: Sequence[Route], type_field: str | None) -> None:
+        self.type_field = type_field
+        self._table: dict[tuple[str | None, str | None], Route] = {}
+        for index, route in enumerate(routes):
+            key = (route.config.source, route.config.record_type)
+            if key in self._table:
+                raise ConfigError(
+                    f"routes.{index}: matches the same records as route {self._table[key].name!r}"
+                )
+            self._table[key] = route
+        if type_field is None and any(r.config.record_type for r in routes):
+            raise ConfigError("router.type_field: required when a route sets record_type")
+
+    def route(self, source: str, value: Any) -> Route:
+        record_type = None
+        if self.type_field is not None and isinstance(value, dict):
+            found = value.get(self.type_field)
+            record_type = found if isinstance(found, str) else None
+        table = self._table
+        for key in ((source, record_type), (None, record_type), (source, None), (None, None)):
+            route = table.get(key)
+            if route is not None:
+                return route
+        raise RecordError(
+            "route",
+            "UnknownRoute",
+            f"no route for source={source!r} {self.type_field}={record_type!r}",
+        )

@@ -1,0 +1,82 @@
+"""Wire the running consumer together from a validated config: sinks, pipeline, reader."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from consumer.aws import AwsClients
+from consumer.batcher import PartitionBatcher, RouteKeys
+from consumer.config import PipelineConfig
+from consumer.decode import Decoder
+from consumer.flush import Flusher
+from consumer.pipeline import Pipeline
+from consumer.quarantine import QUARANTINE_ROUTE
+from consumer.route import Route
+from consumer.routing import Router
+from consumer.sinks.base import BuildContext, Sink
+from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
+from consumer.sources.kinesis.reader import KinesisReader
+from consumer.stats import Stats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    config: PipelineConfig
+    reader: KinesisReader
+    flusher: Flusher
+    sinks: dict[str, Sink]
+    stats: Stats
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, until_idle: bool = False, max_runtime_s: float | None = None) -> None:
+        log.info(
+            "consumer starting",
+            extra={"application": self.config.name, "stream": self.config.source.stream},
+        )
+        self.reader.run(until_idle=until_idle, max_runtime_s=max_runtime_s)
+        log.info("consumer stopped", extra=self.stats.snapshot())
+
+    def close(self) -> None:
+        self.flusher.close()
+        for sink in self.sinks.values():
+            sink.close()
+
+
+def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Service:
+    ctx = BuildContext(aws=aws, base_dir=base_dir)
+    routes = [Route(route_config, index) for index, route_config in enumerate(config.routes)]
+    sinks: dict[str, Sink] = {name: cfg.build(name, ctx) for name, cfg in config.sinks.items()}
+    quarantine = config.quarantine.build("quarantine", ctx)
+    sinks_by_route: dict[str, list[Sink]] = {
+        route.name: [sinks[name] for name in route.config.sinks] for route in routes
+    }
+    sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
+    pipeline = Pipeline(Decoder(config.decode), routes, Router(routes, config.router.type_field))
+    new_batcher = partial(
+        PartitionBatcher,
+        config.source.stream,
+        default_limits=config.buffer,
+        route_limits={r.name: r.config.buffer for r in routes if r.config.buffer},
+        route_keys={r.name: RouteKeys(r.config.key, r.config.version_field) for r in routes},
+    )
+    source = config.source
+    dynamodb = aws.client("dynamodb")
+    if source.create_checkpoint_table:
+        create_table(dynamodb, source.checkpoint_table)
+    checkpoints = DynamoCheckpointStore(
+        dynamodb, source.checkpoint_table, config.name, source.stream
+    )
+    stats = Stats()
+    flusher = Flusher(sinks_by_route, config.retry)
+    stop = threading.Event()
+    reader = KinesisReader(
+        source, aws.client("kinesis"), checkpoints, pipeline, flusher, new_batcher, stats, stop
+    )
+    all_sinks = {**sinks, "quarantine": quarantine}
+    return Service(config, reader, flusher, all_sinks, stats, stop)

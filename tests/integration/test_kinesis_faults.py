@@ -1,0 +1,147 @@
+"""Reshards, expired iterators, throttling and KPL aggregates, against the emulator."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from consumer.aws import AwsClients
+from consumer.batcher import Cut
+from consumer.flush import Flusher
+from consumer.producer import aggregate_groups
+from tests.faults import FaultyClient
+from tests.integration.harness import Harness, reading
+
+pytestmark = pytest.mark.integration
+
+
+def _assert_exactly_once(harness: Harness, count: int) -> None:
+    lake = harness.lake_ids()
+    assert set(lake) == {f"r{i}" for i in range(count)}
+    assert max(lake.values()) == 1
+
+
+class RecordingFlusher:
+    """Passes cuts on to the real flusher, remembering which shard each came from."""
+
+    def __init__(self, inner: Flusher) -> None:
+        self.inner = inner
+        self.order: list[str] = []
+
+    def write(self, cut: Cut) -> None:
+        self.inner.write(cut)
+        self.order.append(cut.partition)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_reshard_reads_parents_before_children(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN records on a stream, then a split of shard 0, then more records
+    harness = Harness.create(aws, unique, tmp_path, max_records=20)
+    kinesis = aws.client("kinesis")
+    stream = harness.config.source.stream
+    harness.put([reading(i) for i in range(200)])
+    parent = kinesis.list_shards(StreamName=stream)["Shards"][0]
+    end = int(parent["HashKeyRange"]["EndingHashKey"])
+    kinesis.split_shard(
+        StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str(end // 2)
+    )
+    harness.put([reading(i) for i in range(200, 400)])
+    children = {s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]
+                if s.get("ParentShardId") == parent["ShardId"]}
+
+    # WHEN the consumer runs until drained
+    service = harness.service()
+    recorder = RecordingFlusher(service.flusher)
+    service.reader.flusher = recorder  # type: ignore[assignment]
+    service.run(until_idle=True, max_runtime_s=60)
+    service.close()
+
+    # THEN everything arrives once, and every flush of a child comes after the parent's last
+    _assert_exactly_once(harness, 400)
+    assert parent["ShardId"] in service.reader.finished
+    order = recorder.order
+    last_parent = max(i for i, shard in enumerate(order) if shard == parent["ShardId"])
+    child_flushes = [i for i, shard in enumerate(order) if shard in children]
+    assert child_flushes and min(child_flushes) > last_parent
+
+
+def test_expired_iterator_is_renewed_after_the_last_record_read(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a client whose 3rd and 4th GetRecords calls fail with an expired iterator
+    harness = Harness.create(aws, unique, tmp_path, max_records=7)
+    harness.put([reading(i) for i in range(300)])
+    service = harness.service()
+    faulty = FaultyClient(service.reader.client)
+    faulty.faults["get_records"] = lambda n: "ExpiredIteratorException" if n in (3, 4) else None
+    service.reader.client = faulty
+
+    # WHEN consuming with small reads (10 records per call)
+    service.reader.config = service.reader.config.model_copy(update={"max_records_per_call": 10})
+    service.run(until_idle=True, max_runtime_s=60)
+    service.close()
+
+    # THEN no gap and no duplicate
+    assert faulty.calls["get_shard_iterator"] >= 4
+    _assert_exactly_once(harness, 300)
+
+
+def test_throttling_backs_off_and_completes(aws: AwsClients, unique: str, tmp_path: Path) -> None:
+    # GIVEN a client that throttles every other GetRecords call
+    harness = Harness.create(aws, unique, tmp_path)
+    harness.put([reading(i) for i in range(200)])
+    service = harness.service()
+    faulty = FaultyClient(service.reader.client)
+    faulty.faults["get_records"] = (
+        lambda n: "ProvisionedThroughputExceededException" if n % 2 else None
+    )
+    service.reader.client = faulty
+
+    # WHEN consumed
+    service.run(until_idle=True, max_runtime_s=60)
+    service.close()
+
+    # THEN it completes with nothing lost
+    _assert_exactly_once(harness, 200)
+
+
+def test_kpl_aggregated_records_are_deaggregated(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN 100 readings packed into KPL aggregates of 7, and 20 plain ones
+    harness = Harness.create(aws, unique, tmp_path, max_records=9)
+    packed = aggregate_groups([reading(i) for i in range(100)], group_size=7)
+    harness.put(packed + [reading(i) for i in range(100, 120)])
+
+    # WHEN consumed, with cuts falling inside aggregates
+    service = harness.run()
+
+    # THEN every user record arrives once
+    assert service.stats.records_in == 120
+    _assert_exactly_once(harness, 120)
+
+
+def test_sigterm_style_stop_flushes_and_checkpoints(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a consumer with a long max age, so records stay buffered
+    harness = Harness.create(aws, unique, tmp_path, max_records=10_000, max_age_s=300)
+    harness.put([reading(i) for i in range(150)])
+    service = harness.service()
+
+    # WHEN it is asked to stop while records are buffered
+    timer = threading.Timer(3.0, service.stop.set)
+    timer.start()
+    service.run(max_runtime_s=30)
+    service.close()
+    timer.cancel()
+
+    # THEN the buffered records were flushed and checkpointed: a restart reads nothing
+    _assert_exactly_once(harness, 150)
+    assert harness.run().stats.records_in == 0

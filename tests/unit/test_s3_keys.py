@@ -1,0 +1,42 @@
+"""S3 object keys: deterministic, and no key can leave its prefix."""
+
+from __future__ import annotations
+
+from consumer.record import Position
+from consumer.sinks.base import Batch
+from consumer.sinks.s3 import object_key
+
+
+def _batch(route: str = "views", partition: str = "shardId-000000000001") -> Batch:
+    return Batch(
+        route=route,
+        source="events",
+        partition=partition,
+        output_partition="dt=2026-11-22/hr=13",
+        first_position=Position(49650000000000000000000000001, 3),
+        last_position=Position(49650000000000000000000000009, 0),
+        rows=[{"a": 1}],
+        lines=[b'{"a":1}\n'],
+    )
+
+
+def test_key_is_derived_from_partition_and_first_position() -> None:
+    key = object_key("lake", _batch())
+    assert key == (
+        "lake/views/dt=2026-11-22/hr=13/"
+        "events.shardId-000000000001.49650000000000000000000000001-3.jsonl.gz"
+    )
+    assert object_key("lake", _batch()) == key
+
+
+def test_quarantine_batches_sit_right_under_the_prefix() -> None:
+    key = object_key("quarantine/", _batch(route=""))
+    assert key.startswith("quarantine/dt=2026-11-22/hr=13/events.")
+
+
+def test_hostile_partition_and_route_names_cannot_escape_the_prefix() -> None:
+    key = object_key("lake", _batch(route="..", partition="../../etc/passwd"))
+    segments = key.split("/")
+    assert segments[0] == "lake"
+    assert ".." not in segments and "." not in segments
+    assert len(segments) == 5
