@@ -36,6 +36,7 @@ def embedded_emulator() -> Iterator[str]:
         raise RuntimeError("the embedded emulator needs moto: pip install 'sluice[local]'") from exc
     for key, value in _FAKE_CREDENTIALS.items():
         os.environ.setdefault(key, value)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

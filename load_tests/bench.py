@@ -105,12 +105,24 @@ def main() -> int:
         print(f"{name:<66} {us:>8.2f} {1e6 / us:>10.0f} {us / baseline:>10.2f}")
     out = REPO / "bench-results"
     out.mkdir(exist_ok=True)
-    machine = {"python": sys.version.split()[0], "platform": platform.platform(),
-               "cpu_count": os.cpu_count(), "processor": platform.processor()}
-    results = [{"name": name, "us_per_record": us, "records_per_s": 1e6 / us,
-                "ratio_to_baseline": us / baseline} for name, us in rows]
-    (out / "bench.json").write_bytes(orjson.dumps({"machine": machine, "results": results},
-                                                  option=orjson.OPT_INDENT_2))
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor(),
+    }
+    results = [
+        {
+            "name": name,
+            "us_per_record": us,
+            "records_per_s": 1e6 / us,
+            "ratio_to_baseline": us / baseline,
+        }
+        for name, us in rows
+    ]
+    (out / "bench.json").write_bytes(
+        orjson.dumps({"machine": machine, "results": results}, option=orjson.OPT_INDENT_2)
+    )
     print(f"results: {out / 'bench.json'}")
     return 0
 

@@ -45,8 +45,12 @@ def object_key(prefix: str, batch: Batch) -> str:
     """The batch's key: a pure function of where its first record sits in the source."""
     first = batch.first_position
     name = f"{sanitize(batch.source)}.{sanitize(batch.partition)}.{first.sequence}-{first.sub}"
-    parts = [prefix.strip("/"), sanitize(batch.route) if batch.route else "",
-             batch.output_partition, name + ".jsonl.gz"]
+    parts = [
+        prefix.strip("/"),
+        sanitize(batch.route) if batch.route else "",
+        batch.output_partition,
+        name + ".jsonl.gz",
+    ]
     return "/".join(part for part in parts if part)
 
 

@@ -17,13 +17,24 @@ pytestmark = pytest.mark.e2e
 def test_demo_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     # GIVEN the demo with 1500 events, 5 percent of them bad in every supported way
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "consumer", "demo", "--records", "1500", "--out", str(out),
-           "--config", str(REPO / "examples/clickstream/pipeline.toml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "consumer",
+        "demo",
+        "--records",
+        "1500",
+        "--out",
+        str(out),
+        "--config",
+        str(REPO / "examples/clickstream/pipeline.toml"),
+    ]
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
 
     # WHEN it runs to completion
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
     # THEN it exits 0 and its last line is the report, computed from the read-back outputs
     assert done.returncode == 0, done.stderr[-3000:]
@@ -46,8 +57,13 @@ def test_invalid_config_fails_at_start_naming_the_field(tmp_path: Path) -> None:
     bad.write_text(config.replace("max_age_s = 1.0", "max_age_seconds = 1.0"))
 
     # WHEN validated by the CLI
-    done = subprocess.run([sys.executable, "-m", "consumer", "validate", "--config", str(bad)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "consumer", "validate", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
     # THEN it exits 2 and names the field
     assert done.returncode == 2

@@ -70,8 +70,13 @@ def make_config(unique: str, db_path: Path, **buffer: Any) -> PipelineConfig:
 
 def reading(index: int, keys: int = 10) -> tuple[str, bytes]:
     key = f"k{index % keys}"
-    body = {"type": "reading", "id": f"r{index}", "key": key, "seq": index // keys,
-            "value": index / 10}
+    body = {
+        "type": "reading",
+        "id": f"r{index}",
+        "key": key,
+        "seq": index // keys,
+        "value": index / 10,
+    }
     return key, orjson.dumps(body)
 
 
@@ -108,15 +113,18 @@ class Harness:
         return self._ids("quarantine", "partition_key")
 
     def lake_rows(self) -> list[dict[str, Any]]:
+        """Rows of every lake object, objects in (shard, first position) order."""
         bucket = f"lake-{self.config.name.removeprefix('it-')}"
         s3 = self.aws.client("s3")
-        return [row for _, rows in sorted(iter_objects(s3, bucket, "lake")) for row in rows]
+        objects = sorted(iter_objects(s3, bucket, "lake"), key=lambda item: _position(item[0]))
+        return [row for _, rows in objects for row in rows]
 
     def _ids(self, prefix: str, field: str) -> Counter[str]:
         bucket = f"lake-{self.config.name.removeprefix('it-')}"
         s3 = self.aws.client("s3")
-        return Counter(str(row[field]) for _, rows in iter_objects(s3, bucket, prefix)
-                       for row in rows)
+        return Counter(
+            str(row[field]) for _, rows in iter_objects(s3, bucket, prefix) for row in rows
+        )
 
     def db_ids(self) -> Counter[str]:
         import sqlite3
@@ -126,3 +134,10 @@ class Harness:
             return Counter(str(row[0]) for row in conn.execute('SELECT "id" FROM readings'))
         finally:
             conn.close()
+
+
+def _position(key: str) -> tuple[str, int, int]:
+    """(shard, sequence, sub) from `.../{stream}.{shard}.{sequence}-{sub}.jsonl.gz`."""
+    _, shard, position = key.rsplit("/", 1)[1].removesuffix(".jsonl.gz").rsplit(".", 2)
+    sequence, sub = position.split("-")
+    return shard, int(sequence), int(sub)
