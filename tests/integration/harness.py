@@ -63,6 +63,7 @@ def make_config(unique: str, db_path: Path, **buffer: Any) -> PipelineConfig:
         },
         "quarantine": {"type": "s3", "bucket": f"lake-{unique}", "prefix": "quarantine"},
         "buffer": {"max_records": 50, "max_age_s": 0.5, **buffer},
+        "decode": {"max_record_bytes": 262_144},
         "emulator": {"shard_count": 2},
     }
     return parse_config(raw, "integration test")
@@ -111,6 +112,11 @@ class Harness:
 
     def quarantine_keys(self) -> Counter[str]:
         return self._ids("quarantine", "partition_key")
+
+    def quarantine_rows(self) -> list[dict[str, Any]]:
+        bucket = f"lake-{self.config.name.removeprefix('it-')}"
+        s3 = self.aws.client("s3")
+        return [row for _, rows in iter_objects(s3, bucket, "quarantine") for row in rows]
 
     def lake_rows(self) -> list[dict[str, Any]]:
         """Rows of every lake object, objects in (shard, first position) order."""

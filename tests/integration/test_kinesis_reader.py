@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,44 @@ def test_per_key_order_is_kept_within_the_lake(
         assert row["seq"] > last.get(row["key"], -1)
         last[row["key"]] = row["seq"]
     assert len(last) == 10
+
+
+def _with_source(harness: Harness, **source: object) -> None:
+    update = harness.config.source.model_copy(update=source)
+    harness.config = harness.config.model_copy(update={"source": update})
+
+
+def test_latest_starts_after_the_records_already_there(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN 50 old records and a consumer starting at LATEST
+    harness = Harness.create(aws, unique, tmp_path)
+    harness.put([reading(i) for i in range(50)])
+    _with_source(harness, initial_position="LATEST")
+    service = harness.service()
+    service.reader.sync_shards()
+
+    # WHEN 30 records arrive after it took its iterators
+    harness.put([reading(i) for i in range(50, 80)])
+    service.run(until_idle=True, max_runtime_s=60)
+    service.close()
+
+    # THEN it consumed only those
+    assert set(harness.lake_ids()) == {f"r{i}" for i in range(50, 80)}
+
+
+def test_at_timestamp_starts_at_that_time(aws: AwsClients, unique: str, tmp_path: Path) -> None:
+    # GIVEN 40 records, a moment, then 25 more
+    harness = Harness.create(aws, unique, tmp_path)
+    harness.put([reading(i) for i in range(40)])
+    time.sleep(1.1)
+    moment = datetime.now(UTC)
+    time.sleep(1.1)
+    harness.put([reading(i) for i in range(40, 65)])
+
+    # WHEN a consumer starts AT_TIMESTAMP that moment
+    _with_source(harness, initial_position="AT_TIMESTAMP", initial_timestamp=moment)
+    harness.run()
+
+    # THEN it consumed the 25 later ones only
+    assert set(harness.lake_ids()) == {f"r{i}" for i in range(40, 65)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +24,9 @@ from consumer.errors import RecordError, SourceError
 from consumer.flush import Flusher
 from consumer.pipeline import Pipeline
 from consumer.record import Position, Record
-from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.checkpoints import CheckpointStore
 from consumer.sources.kinesis.config import KinesisSourceConfig
+from consumer.sources.kinesis.records import to_records
 from consumer.sources.kinesis.shards import ShardInfo, list_shards, ready
 from consumer.stats import Stats
 
@@ -186,7 +186,7 @@ class KinesisReader:
             return
         state.throttled = 0
         records = response.get("Records", [])
-        for record, error in self._expand(state.info.shard_id, records):
+        for record, error in to_records(self.config.stream, state.info.shard_id, records):
             self._accept(state, record, error)
         state.iterator = response.get("NextShardIterator")
         state.millis_behind = int(response.get("MillisBehindLatest", 0))
@@ -210,28 +210,6 @@ class KinesisReader:
         batcher.add(position, items, quarantined)
         if batcher.due():
             self._flush(state)
-
-    def _expand(
-        self, shard: str, records: list[dict[str, Any]]
-    ) -> Iterator[tuple[Record, RecordError | None]]:
-        """Kinesis records as sluice records, KPL aggregates split into their user records."""
-        stream = self.config.stream
-        for raw in records:
-            sequence = int(raw["SequenceNumber"])
-            arrival = raw["ApproximateArrivalTimestamp"].timestamp()
-            data: bytes = raw["Data"]
-            base = Record(stream, shard, Position(sequence), raw["PartitionKey"], arrival, data)
-            try:
-                users = kpl.split(data)
-            except kpl.KplFormatError as exc:
-                yield base, RecordError("decode", "InvalidKplAggregate", str(exc))
-                continue
-            if users is None:
-                yield base, None
-                continue
-            for sub, user in enumerate(users):
-                position = Position(sequence, sub)
-                yield Record(stream, shard, position, user.partition_key, arrival, user.data), None
 
     def _on_read_error(self, state: ShardState, exc: ClientError) -> None:
         code = exc.response.get("Error", {}).get("Code", "")
