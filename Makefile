@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: the whole pipeline on the embedded AWS emulator, with a report
+##       (make demo DATABASE_URL=postgresql://... writes the database sink to PostgreSQL)
 demo: $(STAMP)
-	$(BIN)/sluice demo
+	$(BIN)/sluice demo $(if $(DATABASE_URL),--database-url '$(DATABASE_URL)')
 
 ## test: every test tier (unit, integration on the emulator, e2e)
 test: $(STAMP)

@@ -47,8 +47,11 @@ class Cut:
 
 @dataclass(slots=True)
 class RouteKeys:
+    """What database sinks need to know about a route's rows."""
+
     key_fields: tuple[str, ...] = ()
     version_field: str | None = None
+    column_types: Mapping[str, Any] | None = None
 
 
 class PartitionBatcher:
@@ -134,4 +137,5 @@ class PartitionBatcher:
             lines=buf.lines,
             key_fields=keys.key_fields,
             version_field=keys.version_field,
+            column_types=keys.column_types,
         )

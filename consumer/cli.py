@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pack about 1 in N valid page views into KPL aggregates (0: none)",
     )
     demo.add_argument("--max-runtime-s", type=float, default=600.0)
+    demo.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or None,
+        help="write the database sink to PostgreSQL (schema sluice_demo, dropped and "
+        "re-created) instead of SQLite (env DATABASE_URL)",
+    )
     return parser
 
 
@@ -131,9 +137,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.generator,
         args.aggregate_every,
         args.max_runtime_s,
+        args.database_url,
     )
     figures = run_demo(options)
-    sys.stdout.write(render(figures, options.out) + "\n")
+    sys.stdout.write(render(figures, options.out, options.database_url) + "\n")
     sys.stdout.write(orjson.dumps(figures).decode() + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["unexpected"] == 0
     return 0 if ok else 1

@@ -22,7 +22,9 @@ from consumer.decode import DecodeConfig
 from consumer.errors import ConfigError
 from consumer.retry import RetryConfig
 from consumer.route import BufferConfig, RouteConfig
+from consumer.sinks.dynamodb import DynamoDbSinkConfig
 from consumer.sinks.memory import MemorySinkConfig
+from consumer.sinks.postgres import PostgresSinkConfig
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sinks.sqlite import SqliteSinkConfig
 from consumer.sources.kinesis.config import KinesisSourceConfig
@@ -30,7 +32,8 @@ from consumer.sources.kinesis.config import KinesisSourceConfig
 ENV_PREFIX = "SLUICE__"
 
 SinkConfig = Annotated[
-    S3SinkConfig | SqliteSinkConfig | MemorySinkConfig, Field(discriminator="type")
+    S3SinkConfig | SqliteSinkConfig | PostgresSinkConfig | DynamoDbSinkConfig | MemorySinkConfig,
+    Field(discriminator="type"),
 ]
 
 

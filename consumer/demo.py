@@ -27,8 +27,16 @@ from consumer.config import load_config
 from consumer.emulator import embedded_emulator, provision
 from consumer.loading import load_object
 from consumer.producer import aggregate_groups, put_all
-from consumer.readback import Found, read_lake, read_quarantine, read_sqlite, verdict
+from consumer.readback import (
+    Found,
+    read_lake,
+    read_postgres,
+    read_quarantine,
+    read_sqlite,
+    verdict,
+)
 from consumer.service import build_service
+from consumer.sinks.postgres import PostgresSinkConfig
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sinks.sqlite import SqliteSinkConfig
 from consumer.stats import Stats
@@ -46,6 +54,10 @@ class DemoOptions:
     generator: str
     aggregate_every: int
     max_runtime_s: float
+    database_url: str | None = None
+
+
+DEMO_SCHEMA = "sluice_demo"
 
 
 def say(text: str) -> None:
@@ -98,7 +110,18 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
     shutil.rmtree(options.out, ignore_errors=True)
     options.out.mkdir(parents=True)
     db_path = options.out / "sluice.db"
-    os.environ["SLUICE__SINKS__DB__PATH"] = str(db_path)
+    if options.database_url:
+        _reset_schema(options.database_url)
+        os.environ["SLUICE__SINKS__DB"] = orjson.dumps(
+            {
+                "type": "postgres",
+                "url": options.database_url,
+                "db_schema": DEMO_SCHEMA,
+                "create_table": True,
+            }
+        ).decode()
+    else:
+        os.environ["SLUICE__SINKS__DB__PATH"] = str(db_path)
     config = load_config(options.config)
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     emulator = nullcontext(endpoint) if endpoint else embedded_emulator()
@@ -117,28 +140,44 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         finally:
             service.close()
         say("drained; reading every output back")
-        found = _read_back(config, aws, db_path, options.out)
+        found = _read_back(config, aws, db_path, options)
     figures: dict[str, Any] = dict(verdict(events, found))
     figures["seconds"] = round(time.monotonic() - started, 2)
     (options.out / "report.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
     return figures
 
 
-def _read_back(config: Any, aws: AwsClients, db_path: Path, out: Path) -> Found:
+def _reset_schema(url: str) -> None:
+    """The demo owns schema `sluice_demo` and nothing else in the database."""
+    import psycopg
+    from psycopg import sql
+
+    schema = sql.Identifier(DEMO_SCHEMA)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+
+
+def _read_back(config: Any, aws: AwsClients, db_path: Path, options: DemoOptions) -> Found:
     found = Found()
     s3 = aws.client("s3")
+    out = options.out
+    tables = [r.name for r in config.routes]
     for sink in config.sinks.values():
         if isinstance(sink, S3SinkConfig):
             read_lake(found, s3, sink.bucket, sink.prefix, "event_id", out)
         elif isinstance(sink, SqliteSinkConfig):
-            read_sqlite(found, db_path, [r.name for r in config.routes], "event_id")
+            read_sqlite(found, db_path, tables, "event_id")
+        elif isinstance(sink, PostgresSinkConfig) and options.database_url:
+            read_postgres(found, options.database_url, DEMO_SCHEMA, tables, "event_id")
     quarantine = config.quarantine
     if isinstance(quarantine, S3SinkConfig):
         read_quarantine(found, s3, quarantine.bucket, quarantine.prefix, out)
     return found
 
 
-def render(figures: dict[str, Any], out: Path) -> str:
+def render(figures: dict[str, Any], out: Path, database_url: str | None = None) -> str:
+    database = f"; database: schema {DEMO_SCHEMA}" if database_url else ", sluice.db"
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["unexpected"] == 0
     total = figures["records_written"] + figures["records_quarantined"]
     return "\n".join(
@@ -155,7 +194,7 @@ def render(figures: dict[str, Any], out: Path) -> str:
             f"duplicates            {figures['duplicates']:>8}",
             f"unexpected outcomes   {figures['unexpected']:>8}",
             f"time                  {figures['seconds']:>8} s",
-            f"outputs               {out}/ (lake, quarantine, sluice.db, report.json)",
+            f"outputs               {out}/ (lake, quarantine, report.json{database})",
             f"verdict               {'OK: nothing lost, nothing duplicated' if ok else 'FAILED'}",
             "",
         ]

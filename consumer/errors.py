@@ -14,7 +14,7 @@ class ConfigError(EtlError):
 class RecordError(EtlError):
     """A single record failed a stage. It is data for the quarantine, never fatal.
 
-    `stage` is one of decode, route, validate, transform; `error_type` is a short stable
+    `stage` is one of decode, route, validate, transform, load; `error_type` is a short stable
     name (InvalidJson, RecordTooLarge, ...) used in the quarantine envelope and metrics.
     """
 

@@ -3,11 +3,13 @@
 `Pipeline.process` never raises for a bad record: a `RecordError` at any stage turns the
 record into one quarantine item carrying the error envelope. A record's rows are produced
 all together or not at all, so a transform that fails half-way leaves no partial output.
+Sinks may check each row (stage ``load``): a value a sink cannot store exactly, such as a
+NUL character for PostgreSQL, is quarantined here, before it could fail a whole flush.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,7 @@ from consumer.quarantine import QUARANTINE_ROUTE, envelope
 from consumer.record import Record
 from consumer.route import Route
 from consumer.routing import Router
+from consumer.sinks.base import RowCheck
 
 _ENCODE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 _QUARANTINE_PARTITIONER = Partitioner(PartitionConfig())
@@ -36,10 +39,17 @@ class Item:
 
 
 class Pipeline:
-    def __init__(self, decoder: Decoder, routes: Sequence[Route], router: Router) -> None:
+    def __init__(
+        self,
+        decoder: Decoder,
+        routes: Sequence[Route],
+        router: Router,
+        row_checks: Mapping[str, Sequence[RowCheck]] | None = None,
+    ) -> None:
         self.decoder = decoder
         self.routes = {route.name: route for route in routes}
         self.router = router
+        self.row_checks = {name: tuple(checks) for name, checks in (row_checks or {}).items()}
 
     def process(self, record: Record) -> tuple[list[Item], bool]:
         """Items for `record` and whether it was quarantined."""
@@ -58,6 +68,10 @@ class Pipeline:
             line = orjson.dumps(row, option=_ENCODE)
         except TypeError as exc:
             raise RecordError("transform", "UnserializableRow", str(exc)) from None
+        for check in self.row_checks.get(route.name, ()):
+            reason = check(row, line)
+            if reason is not None:
+                raise RecordError("load", "UnstorableValue", reason)
         return Item(route.name, partition, row, line)
 
     @staticmethod

@@ -80,6 +80,22 @@ def read_sqlite(found: Found, path: Path, tables: Sequence[str], key_field: str)
         conn.close()
 
 
+def read_postgres(
+    found: Found, url: str, schema: str, tables: Sequence[str], key_field: str
+) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url) as conn:
+        for table in tables:
+            query = sql.SQL("SELECT {} FROM {}").format(
+                sql.Identifier(key_field), sql.Identifier(schema, table)
+            )
+            for (value,) in conn.execute(query):
+                found.db[str(value)] += 1
+                found.db_rows += 1
+
+
 def _mirror(root: Path | None, key: str, rows: list[dict[str, Any]]) -> None:
     if root is None:
         return

@@ -34,6 +34,9 @@ class RouteConfig(BaseModel):
     source: str | None = Field(None, description="stream or queue name; any when unset")
     schema_path: str = Field(alias="schema", description="pydantic model, 'module:Class'")
     transform: str | None = Field(None, description="'module:function'; model_dump when unset")
+    output_model: str | None = Field(
+        None, description="pydantic model of the output rows, 'module:Class' (column types)"
+    )
     sinks: tuple[str, ...] = Field(min_length=1)
     key: tuple[str, ...] = Field((), description="row fields that identify a row in databases")
     version_field: str | None = Field(None, description="monotonic guard for database upserts")
@@ -76,9 +79,19 @@ class Route:
         )
         if not callable(self.transform_fn):
             raise ConfigError(f"{where}.transform: {config.transform!r} is not callable")
+        self.column_types = self._column_types(config.output_model, f"{where}.output_model")
         self.name = config.name
         self.config = config
         self.partitioner = Partitioner(config.partition)
+
+    @staticmethod
+    def _column_types(path: str | None, field: str) -> dict[str, Any] | None:
+        if path is None:
+            return None
+        model = load_object(path, field)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise ConfigError(f"{field}: {path!r} is not a pydantic model")
+        return {name: info.annotation for name, info in model.model_fields.items()}
 
     def validate(self, value: Any) -> BaseModel:
         try:

@@ -17,7 +17,7 @@ from consumer.pipeline import Pipeline
 from consumer.quarantine import QUARANTINE_ROUTE
 from consumer.route import Route
 from consumer.routing import Router
-from consumer.sinks.base import BuildContext, Sink
+from consumer.sinks.base import BuildContext, Sink, row_check_of
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
 from consumer.sources.kinesis.reader import KinesisReader
 from consumer.stats import Stats
@@ -57,13 +57,20 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
         route.name: [sinks[name] for name in route.config.sinks] for route in routes
     }
     sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
-    pipeline = Pipeline(Decoder(config.decode), routes, Router(routes, config.router.type_field))
+    row_checks = {
+        route: [check for sink in route_sinks if (check := row_check_of(sink)) is not None]
+        for route, route_sinks in sinks_by_route.items()
+    }
+    router = Router(routes, config.router.type_field)
+    pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks)
     new_batcher = partial(
         PartitionBatcher,
         config.source.stream,
         default_limits=config.buffer,
         route_limits={r.name: r.config.buffer for r in routes if r.config.buffer},
-        route_keys={r.name: RouteKeys(r.config.key, r.config.version_field) for r in routes},
+        route_keys={
+            r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
+        },
     )
     source = config.source
     dynamodb = aws.client("dynamodb")

@@ -46,3 +46,19 @@ def aws(emulator_endpoint: str) -> AwsClients:
 def unique() -> str:
     """A short unique suffix, so tests sharing the emulator never share resources."""
     return uuid.uuid4().hex[:10]
+
+
+PG_URL = os.environ.get("SLUICE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The running PostgreSQL (trust auth on loopback here and in CI)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        require(False, f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+    return PG_URL

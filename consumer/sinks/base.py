@@ -9,6 +9,7 @@ between a write and the checkpoint replays the batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +30,8 @@ class Batch:
     lines: list[bytes]
     key_fields: tuple[str, ...] = ()
     version_field: str | None = None
+    column_types: Mapping[str, Any] | None = None
+    """Python types of the columns, from the route's output model, for create-if-missing."""
 
     @property
     def nbytes(self) -> int:
@@ -43,6 +46,10 @@ class BuildContext:
     base_dir: Path
 
 
+RowCheck = Callable[[dict[str, Any], bytes], str | None]
+"""Given a row and its JSON line, why a sink cannot store it exactly, or None."""
+
+
 class Sink(Protocol):
     name: str
 
@@ -51,3 +58,9 @@ class Sink(Protocol):
     def is_retriable(self, exc: BaseException) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def row_check_of(sink: object) -> RowCheck | None:
+    """The sink's `reject_reason(row, line)` if it has one: sinks opt in to row checks."""
+    check = getattr(sink, "reject_reason", None)
+    return check if callable(check) else None

@@ -1,9 +1,11 @@
 """SQLite sink, the embedded database: one upsert per row on the route's key.
 
 With a `version_field` the upsert carries a monotonic guard: a replayed, older row never
-overwrites a newer one. Rows are written in key order inside one transaction, so a batch
-lands whole or not at all. Columns are created from the rows as they appear (SQLite
-columns need no type); nested values are stored as JSON text.
+overwrites a newer one. Rows are collapsed to one per key and written in key order inside
+one transaction, so a batch lands whole or not at all: the same semantics as the
+PostgreSQL and DynamoDB sinks, so the embedded default behaves like production. Columns
+are created from the rows as they appear (SQLite columns need no type); nested values are
+stored as JSON text.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consumer.errors import SinkError
 from consumer.sinks.base import Batch, BuildContext
+from consumer.sinks.rows import columns_of, one_per_key
 
 
 class SqliteSinkConfig(BaseModel):
@@ -66,8 +69,8 @@ class SqliteSink:
         if not batch.key_fields:
             raise SinkError(f"sink {self.name}: route {batch.route} declares no key")
         table = self.config.table or batch.route
-        rows = sorted(batch.rows, key=lambda row: tuple(str(row.get(k)) for k in batch.key_fields))
-        columns = sorted({name for row in rows for name in row})
+        rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
+        columns = columns_of(rows, batch.key_fields)
         with self._lock:
             self._ensure_table(table, columns, batch.key_fields)
             sql = self._upsert_sql(table, columns, batch.key_fields, batch.version_field)

@@ -1,0 +1,239 @@
+"""PostgreSQL sink: each batch is one transaction, a COPY into a temporary staging table and
+one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` into the target.
+
+The upsert carries a monotonic guard when the route has a `version_field`: a replayed,
+older row never overwrites a newer one. Rows are collapsed to one per key and inserted in
+key order, so concurrent writers take row locks in the same order. Deadlocks,
+serialization failures and lost connections are retriable; the pool replaces broken
+connections. No statement is built from values: identifiers are quoted with
+`psycopg.sql`, values travel through COPY. Passwords are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, get_args
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from consumer.sinks.base import Batch, BuildContext
+from consumer.sinks.rows import columns_of, one_per_key
+
+log = logging.getLogger(__name__)
+
+# Checked in order: bool before int, datetime before date (subclasses first).
+_PG_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (float, "double precision"),
+    (str, "text"),
+    (Decimal, "numeric"),
+    (datetime, "timestamptz"),
+    (date, "date"),
+    (UUID, "uuid"),
+    (dict, "jsonb"),
+    (list, "jsonb"),
+    (bytes, "bytea"),
+)
+_RETRIABLE = (
+    psycopg.OperationalError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.LockNotAvailable,
+    psycopg.InterfaceError,
+    PoolTimeout,
+)
+
+
+class PostgresSinkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["postgres"] = "postgres"
+    url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:port/db; libpq PG* env when unset"
+    )
+    table: str | None = Field(None, description="target table; the route name when unset")
+    db_schema: str | None = Field(None, description="schema of the tables; search_path when unset")
+    create_table: bool = Field(False, description="create missing tables and columns")
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = (
+        None
+    )
+    pool_min_size: int = Field(1, ge=0)
+    pool_max_size: int = Field(4, ge=1)
+    connect_timeout_s: int = Field(10, ge=1)
+    statement_timeout_s: float = Field(60.0, gt=0)
+
+    def conninfo(self) -> str:
+        extra: dict[str, Any] = {
+            "connect_timeout": self.connect_timeout_s,
+            "application_name": "sluice",
+        }
+        if self.sslmode:
+            extra["sslmode"] = self.sslmode
+        return make_conninfo(self.url.get_secret_value() if self.url else "", **extra)
+
+    def build(self, name: str, ctx: BuildContext) -> PostgresSink:
+        return PostgresSink(name, self)
+
+
+def safe_target(conninfo: str) -> str:
+    """host:port/dbname for logs, never the password."""
+    parts = conninfo_to_dict(conninfo)
+    return f"{parts.get('host', 'local')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+def adapt(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return Jsonb(value)
+    return value
+
+
+def table_identifier(name: str, schema: str | None) -> sql.Identifier:
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
+
+
+class PostgresSink:
+    def __init__(self, name: str, config: PostgresSinkConfig) -> None:
+        self.name = name
+        self.config = config
+        conninfo = config.conninfo()
+        timeout_ms = int(config.statement_timeout_s * 1000)
+        self.pool = ConnectionPool(
+            conninfo,
+            min_size=config.pool_min_size,
+            max_size=config.pool_max_size,
+            kwargs={"options": f"-c statement_timeout={timeout_ms}"},
+            check=ConnectionPool.check_connection,
+            name=f"sluice-{name}",
+            open=True,
+        )
+        self._known_columns: dict[str, set[str]] = {}
+        log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
+
+    def reject_reason(self, row: dict[str, Any], line: bytes) -> str | None:
+        """PostgreSQL text and jsonb cannot hold NUL characters; such rows are quarantined."""
+        if b"\\u0000" not in line:
+            return None
+        for column, value in row.items():
+            if "\x00" in column or _has_nul(value):
+                return f"column {column!r}: PostgreSQL cannot store a NUL character"
+        return None
+
+    def write(self, batch: Batch) -> None:
+        if not batch.key_fields:
+            raise ValueError(f"sink {self.name}: route {batch.route} declares no key")
+        table = self.config.table or batch.route
+        rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
+        columns = columns_of(rows, batch.key_fields)
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            if self.config.create_table:
+                self._ensure_table(cur, table, rows, columns, batch)
+            stage = sql.Identifier(f"sluice_stage_{self.name}")
+            target = table_identifier(table, self.config.db_schema)
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+                    stage, target
+                )
+            )
+            names = sql.SQL(", ").join(map(sql.Identifier, columns))
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
+                for row in rows:
+                    copy.write_row([adapt(row.get(column)) for column in columns])
+            cur.execute(
+                upsert_statement(target, stage, columns, batch.key_fields, batch.version_field)
+            )
+
+    def _ensure_table(
+        self,
+        cur: psycopg.Cursor[Any],
+        table: str,
+        rows: Sequence[dict[str, Any]],
+        columns: Sequence[str],
+        batch: Batch,
+    ) -> None:
+        keys = batch.key_fields
+        known = self._known_columns.get(table)
+        if known is not None and known.issuperset(columns):
+            return
+        target = table_identifier(table, self.config.db_schema)
+        declared = batch.column_types or {}
+        types = {column: pg_type(rows, column, declared.get(column)) for column in columns}
+        definitions = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in columns
+        )
+        key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
+        cur.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({}))").format(
+                target, definitions, key_list
+            )
+        )
+        for column in columns:
+            cur.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    target, sql.Identifier(column), sql.SQL(types[column])
+                )
+            )
+        self._known_columns[table] = set(columns) | (known or set())
+
+    def is_retriable(self, exc: BaseException) -> bool:
+        return isinstance(exc, _RETRIABLE)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def pg_type(rows: Sequence[dict[str, Any]], column: str, declared: Any = None) -> str:
+    """The column type for create-if-missing: from the output model's annotation when the
+    route declares one, else from the first non-null value (text when all are null)."""
+    for candidate in (declared, *get_args(declared)):
+        if isinstance(candidate, type) and candidate is not type(None):
+            return next((name for kind, name in _PG_TYPES if issubclass(candidate, kind)), "text")
+    for row in rows:
+        value = row.get(column)
+        if value is not None:
+            return next((name for kind, name in _PG_TYPES if isinstance(value, kind)), "text")
+    return "text"
+
+
+def upsert_statement(
+    target: sql.Identifier,
+    stage: sql.Identifier,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    version: str | None,
+) -> sql.Composed:
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
+    updates = [c for c in columns if c not in keys]
+    statement = sql.SQL(
+        "INSERT INTO {} AS t ({}) SELECT {} FROM {} ORDER BY {} ON CONFLICT ({}) "
+    ).format(target, names, names, stage, key_list, key_list)
+    if not updates:
+        return statement + sql.SQL("DO NOTHING")
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in updates
+    )
+    statement += sql.SQL("DO UPDATE SET {}").format(assignments)
+    if version:
+        v = sql.Identifier(version)
+        statement += sql.SQL(" WHERE t.{} IS NULL OR EXCLUDED.{} >= t.{}").format(v, v, v)
+    return statement

@@ -1,0 +1,44 @@
+"""Row handling shared by the database sinks: one row per key, in key order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def _newer(candidate: Row, current: Row, version: str | None) -> bool:
+    """Whether `candidate` (later in source order) should replace `current`."""
+    if version is None:
+        return True
+    new, old = candidate.get(version), current.get(version)
+    if old is None:
+        return True
+    if new is None:
+        return False
+    try:
+        return bool(new >= old)
+    except TypeError:
+        return True
+
+
+def one_per_key(rows: Sequence[Row], keys: Sequence[str], version: str | None) -> list[Row]:
+    """Collapse rows sharing a key to the newest (highest version, else latest), sorted by key.
+
+    A database upsert cannot touch one row twice in a statement, and sorted keys make
+    concurrent writers take row locks in the same order, so they do not deadlock.
+    """
+    chosen: dict[tuple[str, ...], Row] = {}
+    for row in rows:
+        key = tuple(str(row.get(k)) for k in keys)
+        current = chosen.get(key)
+        if current is None or _newer(row, current, version):
+            chosen[key] = row
+    return [chosen[key] for key in sorted(chosen)]
+
+
+def columns_of(rows: Sequence[Row], keys: Sequence[str]) -> list[str]:
+    """Every column any row has, keys first, then by name."""
+    names = {name for row in rows for name in row}
+    return [*keys, *sorted(names - set(keys))]

@@ -1,0 +1,106 @@
+"""The pipeline core, one process, in memory, beside hand-written baselines.
+
+The baseline is a hand-written loop doing the same parse, validation, user transform and
+encoding with nothing else (no limits, no routing table, no partitions, no quarantine, no
+buffers); the figures show what sluice's guarantees cost per record.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "examples" / "clickstream"))
+
+from clickstream import PageView, Purchase, page_view_row, purchase_row  # noqa: E402
+from clickstream_events import generate  # noqa: E402
+
+from consumer.batcher import PartitionBatcher  # noqa: E402
+from consumer.config import load_config  # noqa: E402
+from consumer.decode import Decoder  # noqa: E402
+from consumer.pipeline import Pipeline  # noqa: E402
+from consumer.record import Position, Record  # noqa: E402
+from consumer.route import Route  # noqa: E402
+from consumer.routing import Router  # noqa: E402
+
+RECORDS = 20_000
+REPEATS = 5
+Models: dict[str, type[BaseModel]] = {"page_view": PageView, "purchase": Purchase}
+
+
+def _records() -> list[Record]:
+    events = generate(RECORDS, invalid_ratio=0.0, seed=1)
+    valid = [e for e in events if e.expect.startswith("route:") and e.data[:1] == b"{"]
+    now = time.time()
+    return [
+        Record("bench", "shardId-0", Position(i), e.key, now, e.data) for i, e in enumerate(valid)
+    ]
+
+
+def _median_us(run: Callable[[], object], count: int) -> float:
+    samples = []
+    for _ in range(REPEATS):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - start) / count * 1e6)
+    return statistics.median(samples)
+
+
+def _decode_only(records: list[Record]) -> None:
+    for r in records:
+        orjson.loads(r.data)
+
+
+def _decode_validate(records: list[Record]) -> None:
+    for r in records:
+        value = orjson.loads(r.data)
+        Models[value["type"]].model_validate(value)
+
+
+def _hand_written(records: list[Record]) -> None:
+    out = []
+    for r in records:
+        value = orjson.loads(r.data)
+        if value["type"] == "page_view":
+            out.append(orjson.dumps(page_view_row(PageView.model_validate(value))))
+        else:
+            out.append(orjson.dumps(purchase_row(Purchase.model_validate(value))))
+
+
+def run() -> list[tuple[str, float]]:
+    """(name, microseconds per record) pairs; the third is the baseline."""
+    config = load_config(REPO / "examples/clickstream/pipeline.toml", env={})
+    routes = [Route(r, i) for i, r in enumerate(config.routes)]
+    pipeline = Pipeline(Decoder(config.decode), routes, Router(routes, "type"))
+    unbounded = config.buffer.model_copy(update={"max_records": 10**9, "max_bytes": 10**12})
+    records = _records()
+
+    def sluice_core() -> None:
+        batcher = PartitionBatcher("bench", "shardId-0", unbounded)
+        for r in records:
+            items, quarantined = pipeline.process(r)
+            batcher.add(r.position, items, quarantined)
+        batcher.cut()
+
+    n = len(records)
+    return [
+        ("orjson.loads", _median_us(lambda: _decode_only(records), n)),
+        ("orjson.loads + pydantic validate", _median_us(lambda: _decode_validate(records), n)),
+        (
+            "hand-written loop: loads+validate+transform+dumps (baseline)",
+            _median_us(lambda: _hand_written(records), n),
+        ),
+        (
+            "sluice core: + limits, routing, partitions, quarantine, buffers",
+            _median_us(sluice_core, n),
+        ),
+    ]
