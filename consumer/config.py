@@ -28,6 +28,7 @@ from consumer.sinks.postgres import PostgresSinkConfig
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sinks.sqlite import SqliteSinkConfig
 from consumer.sources.kinesis.config import KinesisSourceConfig
+from consumer.sources.sqs.config import SqsSourceConfig
 
 ENV_PREFIX = "SLUICE__"
 
@@ -49,13 +50,14 @@ class EmulatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     shard_count: int = Field(2, ge=1, le=64)
+    max_receive_count: int = Field(3, ge=1, description="redrive policy of the queue it creates")
 
 
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$", description="application")
-    source: KinesisSourceConfig
+    source: Annotated[KinesisSourceConfig | SqsSourceConfig, Field(discriminator="type")]
     router: RouterConfig = RouterConfig()
     routes: tuple[RouteConfig, ...] = Field(min_length=1)
     sinks: dict[str, SinkConfig] = Field(min_length=1)
@@ -125,6 +127,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Pipel
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 at byte {exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:

@@ -79,7 +79,9 @@ class Decoder:
             data.decode("utf-8")
         except UnicodeDecodeError as err:
             return _fail("InvalidUtf8", f"invalid UTF-8 at byte {err.start}: {err.reason}")
-        if "recursion" in str(exc).lower():
+        # Older orjson says "recursion limit reached", newer (3.13) "depth limit exceeded".
+        reason = str(exc).lower()
+        if "recursion" in reason or "depth limit" in reason:
             return _fail("NestingTooDeep", f"nesting deeper than max_depth={self.config.max_depth}")
         return _fail("InvalidJson", str(exc))
 

@@ -25,6 +25,7 @@ import orjson
 from consumer.aws import AwsClients
 from consumer.config import load_config
 from consumer.emulator import embedded_emulator, provision
+from consumer.errors import ConfigError
 from consumer.loading import load_object
 from consumer.producer import aggregate_groups, put_all
 from consumer.readback import (
@@ -39,6 +40,7 @@ from consumer.service import build_service
 from consumer.sinks.postgres import PostgresSinkConfig
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sinks.sqlite import SqliteSinkConfig
+from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,10 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         generate = load_object(options.generator, "--generator")
         events = generate(options.records, options.invalid_ratio, options.seed)
         say(f"generated {len(events)} events")
-        _produce(aws, config.source.stream, events, options.aggregate_every)
+        source = config.source
+        if not isinstance(source, KinesisSourceConfig):
+            raise ConfigError("the demo pipeline's source must be a Kinesis stream")
+        _produce(aws, source.stream, events, options.aggregate_every)
         service = build_service(config, Path.cwd(), aws)
         try:
             with progress(service.stats, len(events)):

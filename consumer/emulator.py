@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import orjson
+
 from consumer.aws import AwsClients
 from consumer.config import PipelineConfig
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sources.kinesis.checkpoints import create_table
+from consumer.sources.sqs.config import SqsSourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +52,36 @@ def embedded_emulator() -> Iterator[str]:
 
 
 def provision(config: PipelineConfig, aws: AwsClients) -> None:
-    """Create the stream, checkpoint table and buckets the config names, if missing."""
-    kinesis = aws.client("kinesis")
-    stream = config.source.stream
-    existing = kinesis.list_streams().get("StreamNames", [])
-    if stream not in existing:
-        kinesis.create_stream(StreamName=stream, ShardCount=config.emulator.shard_count)
-        kinesis.get_waiter("stream_exists").wait(StreamName=stream)
-    create_table(aws.client("dynamodb"), config.source.checkpoint_table)
+    """Create what the config names, if missing: the stream and checkpoint table, or the
+    queue (with its DLQ and redrive policy), and the buckets."""
+    source = config.source
+    if isinstance(source, SqsSourceConfig):
+        create_queue(aws.client("sqs"), source, config.emulator.max_receive_count)
+    else:
+        kinesis = aws.client("kinesis")
+        if source.stream not in kinesis.list_streams().get("StreamNames", []):
+            kinesis.create_stream(StreamName=source.stream, ShardCount=config.emulator.shard_count)
+            kinesis.get_waiter("stream_exists").wait(StreamName=source.stream)
+        create_table(aws.client("dynamodb"), source.checkpoint_table)
     s3 = aws.client("s3")
     for bucket in sorted(_buckets(config)):
         _create_bucket(s3, bucket, aws.region)
+
+
+def create_queue(sqs: Any, source: SqsSourceConfig, max_receive_count: int) -> str:
+    """The source queue, and its DLQ wired by a redrive policy when the config names one."""
+    fifo = {"FifoQueue": "true"} if source.fifo else {}
+    attributes: dict[str, str] = {**fifo, "VisibilityTimeout": str(source.visibility_timeout_s)}
+    if source.dlq:
+        dlq_url = sqs.create_queue(QueueName=source.dlq, Attributes=fifo)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        attributes["RedrivePolicy"] = orjson.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+        ).decode()
+    url: str = sqs.create_queue(QueueName=source.queue, Attributes=attributes)["QueueUrl"]
+    return url
 
 
 def _buckets(config: PipelineConfig) -> set[str]:

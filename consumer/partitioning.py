@@ -31,15 +31,19 @@ class PartitionConfig(BaseModel):
     fields: tuple[str, ...] = Field((), description="extra row fields, appended as name=value")
 
 
+def _escape(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
+
+
 def sanitize(value: str) -> str:
-    """A single safe path segment for `value`."""
-    cleaned = _UNSAFE.sub(
-        lambda m: f"%{ord(m.group()):02X}" if ord(m.group()) < 256 else f"%u{ord(m.group()):04X}",
-        value,
-    )
-    if cleaned in ("", ".", ".."):
-        return "_" + cleaned.replace(".", "%2E")
-    return cleaned
+    """A single safe path segment for `value`, one-to-one: distinct values never share one.
+
+    Unsafe characters are percent-encoded as UTF-8 (`%` itself included), `.` and `..` as
+    `%2E`, and the empty string as a lone `%`, which no encoding produces.
+    """
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return _UNSAFE.sub(_escape, value) if value else "%"
 
 
 def to_datetime(value: Any) -> datetime:

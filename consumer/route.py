@@ -54,16 +54,26 @@ def _dump(model: Any) -> Row:
     return dumped
 
 
+def _row(item: Any) -> Row:
+    if isinstance(item, dict):
+        return item
+    if isinstance(item, Mapping):
+        return dict(item)
+    if isinstance(item, BaseModel):
+        return _dump(item)
+    raise TypeError(f"transform returned a {type(item).__name__} where a row was expected")
+
+
 def _rows(result: Any) -> list[Row]:
-    """Normalise what a transform returned: None, a row, a model, or an iterable of those."""
+    """Normalise what a transform returned: None, a row, a model, or an iterable of rows or
+    models. Anything else (a nested list, None inside a list) is an error, never a silent
+    loss of rows."""
     if result is None:
         return []
-    if isinstance(result, Mapping):
-        return [dict(result)]
-    if isinstance(result, BaseModel):
-        return [_dump(result)]
+    if isinstance(result, Mapping | BaseModel):
+        return [_row(result)]
     if isinstance(result, Iterable) and not isinstance(result, str | bytes):
-        return [item if isinstance(item, dict) else _rows(item)[0] for item in result]
+        return [_row(item) for item in result]
     raise TypeError(f"transform returned {type(result).__name__}, expected rows")
 
 

@@ -26,7 +26,7 @@ class Router:
             raise ConfigError("router.type_field: required when a route sets record_type")
 
     def route(self, source: str, value: Any) -> Route:
-        record_type = None
+        record_type = found = None
         if self.type_field is not None and isinstance(value, dict):
             found = value.get(self.type_field)
             record_type = found if isinstance(found, str) else None
@@ -38,5 +38,5 @@ class Router:
         raise RecordError(
             "route",
             "UnknownRoute",
-            f"no route for source={source!r} {self.type_field}={record_type!r}",
+            f"no route for source={source!r} {self.type_field}={found!r}",
         )

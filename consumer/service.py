@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -19,25 +19,32 @@ from consumer.route import Route
 from consumer.routing import Router
 from consumer.sinks.base import BuildContext, Sink, row_check_of
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
-from consumer.sources.kinesis.reader import KinesisReader
+from consumer.sources.kinesis.config import KinesisSourceConfig
+from consumer.sources.kinesis.reader import BatcherFactory, KinesisReader
+from consumer.sources.sqs.config import SqsSourceConfig
+from consumer.sources.sqs.messages import ObjectReader
+from consumer.sources.sqs.reader import SqsReader
 from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
+Reader = KinesisReader | SqsReader
 
 
 @dataclass
 class Service:
     config: PipelineConfig
-    reader: KinesisReader
+    reader: Reader
     flusher: Flusher
     sinks: dict[str, Sink]
     stats: Stats
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event
 
     def run(self, until_idle: bool = False, max_runtime_s: float | None = None) -> None:
+        source = self.config.source
+        name = source.stream if isinstance(source, KinesisSourceConfig) else source.queue
         log.info(
             "consumer starting",
-            extra={"application": self.config.name, "stream": self.config.source.stream},
+            extra={"application": self.config.name, "source": source.type, "name": name},
         )
         self.reader.run(until_idle=until_idle, max_runtime_s=max_runtime_s)
         log.info("consumer stopped", extra=self.stats.snapshot())
@@ -63,27 +70,47 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
     }
     router = Router(routes, config.router.type_field)
     pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks)
-    new_batcher = partial(
+    source = config.source
+    new_batcher: BatcherFactory = partial(
         PartitionBatcher,
-        config.source.stream,
+        source.stream if isinstance(source, KinesisSourceConfig) else source.queue,
         default_limits=config.buffer,
         route_limits={r.name: r.config.buffer for r in routes if r.config.buffer},
         route_keys={
             r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
         },
     )
-    source = config.source
+    stats, stop = Stats(), threading.Event()
+    flusher = Flusher(sinks_by_route, config.retry)
+    reader: Reader
+    if isinstance(source, SqsSourceConfig):
+        objects = ObjectReader(aws.client("s3"), config.decode, source.max_object_bytes)
+        batcher = new_batcher(source.queue.rstrip("/").rsplit("/", 1)[-1])
+        reader = SqsReader(
+            source, aws.client("sqs"), objects, pipeline, flusher, batcher, stats, stop
+        )
+    else:
+        reader = _kinesis_reader(config, source, aws, pipeline, flusher, new_batcher, stats, stop)
+    all_sinks = {**sinks, "quarantine": quarantine}
+    return Service(config, reader, flusher, all_sinks, stats, stop)
+
+
+def _kinesis_reader(
+    config: PipelineConfig,
+    source: KinesisSourceConfig,
+    aws: AwsClients,
+    pipeline: Pipeline,
+    flusher: Flusher,
+    new_batcher: BatcherFactory,
+    stats: Stats,
+    stop: threading.Event,
+) -> KinesisReader:
     dynamodb = aws.client("dynamodb")
     if source.create_checkpoint_table:
         create_table(dynamodb, source.checkpoint_table)
     checkpoints = DynamoCheckpointStore(
         dynamodb, source.checkpoint_table, config.name, source.stream
     )
-    stats = Stats()
-    flusher = Flusher(sinks_by_route, config.retry)
-    stop = threading.Event()
-    reader = KinesisReader(
+    return KinesisReader(
         source, aws.client("kinesis"), checkpoints, pipeline, flusher, new_batcher, stats, stop
     )
-    all_sinks = {**sinks, "quarantine": quarantine}
-    return Service(config, reader, flusher, all_sinks, stats, stop)

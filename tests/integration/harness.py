@@ -20,6 +20,8 @@ from consumer.emulator import provision
 from consumer.producer import put_all
 from consumer.readback import iter_objects
 from consumer.service import Service, build_service
+from consumer.sources.kinesis.config import KinesisSourceConfig
+from consumer.sources.kinesis.reader import KinesisReader
 
 
 class Reading(BaseModel):
@@ -93,8 +95,14 @@ class Harness:
         provision(config, aws)
         return cls(config, aws, tmp_path)
 
+    @property
+    def stream(self) -> str:
+        source = self.config.source
+        assert isinstance(source, KinesisSourceConfig)
+        return source.stream
+
     def put(self, records: list[tuple[str, bytes]]) -> None:
-        put_all(self.aws.client("kinesis"), self.config.source.stream, records)
+        put_all(self.aws.client("kinesis"), self.stream, records)
 
     def service(self) -> Service:
         return build_service(self.config, self.base_dir, self.aws)
@@ -147,3 +155,8 @@ def _position(key: str) -> tuple[str, int, int]:
     _, shard, position = key.rsplit("/", 1)[1].removesuffix(".jsonl.gz").rsplit(".", 2)
     sequence, sub = position.split("-")
     return shard, int(sequence), int(sub)
+
+
+def kinesis_reader(service: Service) -> KinesisReader:
+    assert isinstance(service.reader, KinesisReader)
+    return service.reader

@@ -8,7 +8,7 @@ import pytest
 
 from consumer.aws import AwsClients
 from tests.faults import Crash, CrashingCheckpoints
-from tests.integration.harness import Harness, reading
+from tests.integration.harness import Harness, kinesis_reader, reading
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,10 @@ def test_crash_after_sink_write_before_checkpoint(
     harness = Harness.create(aws, unique, tmp_path)
     harness.put(_records())
     first = harness.service()
-    crashing = CrashingCheckpoints(first.reader.checkpoints, crash_before_commit=crash_at_commit)
-    first.reader.checkpoints = crashing
+    crashing = CrashingCheckpoints(
+        kinesis_reader(first).checkpoints, crash_before_commit=crash_at_commit
+    )
+    kinesis_reader(first).checkpoints = crashing
     with pytest.raises(Crash):
         first.run(until_idle=True, max_runtime_s=60)
     first.close()

@@ -12,7 +12,7 @@ from consumer.aws import AwsClients
 from consumer.errors import SinkError
 from consumer.quarantine import original_bytes
 from tests.faults import FaultyClient
-from tests.integration.harness import Harness, reading
+from tests.integration.harness import Harness, kinesis_reader, reading
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ def test_every_kind_of_bad_record_is_quarantined_with_its_stage(
         envelope = envelopes[name]
         assert (envelope["stage"], envelope["error_type"]) == (stage, error_type), name
         assert original_bytes(envelope) == data and envelope["message"]
-        assert envelope["source"] == harness.config.source.stream
+        assert envelope["source"] == harness.stream
         assert envelope["partition"].startswith("shardId-")
         assert int(envelope["sequence_number"]) > 0
     assert envelopes["schema"]["route"] == "readings"
@@ -112,8 +112,8 @@ def test_a_sink_that_stays_down_holds_the_checkpoint_and_fails_loudly(
     service.close()
 
     # THEN no checkpoint moved, and a healthy restart delivers everything once
-    checkpoints = service.reader.checkpoints
-    assert all(checkpoints.load(s).position is None for s in service.reader.active)
+    checkpoints = kinesis_reader(service).checkpoints
+    assert all(checkpoints.load(s).position is None for s in kinesis_reader(service).active)
     restarted = harness.run()
     assert restarted.stats.records_in == 60
     lake_ids = harness.lake_ids()

@@ -10,7 +10,7 @@ import pytest
 from consumer.aws import AwsClients
 from consumer.producer import aggregate_groups
 from tests.faults import FaultyClient
-from tests.integration.harness import Harness, reading
+from tests.integration.harness import Harness, kinesis_reader, reading
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def test_reshard_on_the_emulator_ends_the_parent_and_starts_its_children(
     # tests/unit/test_reader_reshard.py with a fake that reshards like Kinesis.)
     harness = Harness.create(aws, unique, tmp_path, max_records=20)
     kinesis = aws.client("kinesis")
-    stream = harness.config.source.stream
+    stream = harness.stream
     harness.put([reading(i) for i in range(200)])
     parent = kinesis.list_shards(StreamName=stream)["Shards"][0]
     end = int(parent["HashKeyRange"]["EndingHashKey"])
@@ -48,7 +48,7 @@ def test_reshard_on_the_emulator_ends_the_parent_and_starts_its_children(
 
     # THEN everything arrives once, the parent is ended and both children were started
     _assert_exactly_once(harness, 400)
-    reader = service.reader
+    reader = kinesis_reader(service)
     assert parent["ShardId"] in reader.finished
     assert children <= set(reader.active) | reader.finished
 
@@ -60,12 +60,14 @@ def test_expired_iterator_is_renewed_after_the_last_record_read(
     harness = Harness.create(aws, unique, tmp_path, max_records=7)
     harness.put([reading(i) for i in range(300)])
     service = harness.service()
-    faulty = FaultyClient(service.reader.client)
+    faulty = FaultyClient(kinesis_reader(service).client)
     faulty.faults["get_records"] = lambda n: "ExpiredIteratorException" if n in (3, 4) else None
-    service.reader.client = faulty
+    kinesis_reader(service).client = faulty
 
     # WHEN consuming with small reads (10 records per call)
-    service.reader.config = service.reader.config.model_copy(update={"max_records_per_call": 10})
+    kinesis_reader(service).config = kinesis_reader(service).config.model_copy(
+        update={"max_records_per_call": 10}
+    )
     service.run(until_idle=True, max_runtime_s=60)
     service.close()
 
@@ -79,11 +81,11 @@ def test_throttling_backs_off_and_completes(aws: AwsClients, unique: str, tmp_pa
     harness = Harness.create(aws, unique, tmp_path)
     harness.put([reading(i) for i in range(200)])
     service = harness.service()
-    faulty = FaultyClient(service.reader.client)
+    faulty = FaultyClient(kinesis_reader(service).client)
     faulty.faults["get_records"] = lambda n: (
         "ProvisionedThroughputExceededException" if n % 2 else None
     )
-    service.reader.client = faulty
+    kinesis_reader(service).client = faulty
 
     # WHEN consumed
     service.run(until_idle=True, max_runtime_s=60)

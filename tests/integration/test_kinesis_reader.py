@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consumer.aws import AwsClients
-from tests.integration.harness import Harness, reading
+from tests.integration.harness import Harness, kinesis_reader, reading
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def test_latest_starts_after_the_records_already_there(
     harness.put([reading(i) for i in range(50)])
     _with_source(harness, initial_position="LATEST")
     service = harness.service()
-    service.reader.sync_shards()
+    kinesis_reader(service).sync_shards()
 
     # WHEN 30 records arrive after it took its iterators
     harness.put([reading(i) for i in range(50, 80)])

@@ -1,0 +1,1 @@
+"""The SQS source: long-poll receivers, visibility heartbeats, late deletes, DLQ moves."""
