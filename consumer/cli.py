@@ -52,6 +52,28 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
     validate.add_argument("--config", required=True)
 
+    dlq = commands.add_parser("dlq", help="inspect or redrive a dead-letter queue")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    inspect = dlq_commands.add_parser("inspect", help="show messages with their failure reasons")
+    inspect.add_argument("queue", help="DLQ name or URL")
+    inspect.add_argument("--limit", type=int, default=100)
+    redrive = dlq_commands.add_parser("redrive", help="move messages back to their source queue")
+    redrive.add_argument("queue", help="DLQ name or URL")
+    redrive.add_argument("--to", default=None, help="target queue (default: where each came from)")
+    redrive.add_argument("--limit", type=int, default=1000)
+
+    jobs = commands.add_parser("jobs", help="run job messages from an SQS queue, once each")
+    jobs.add_argument("--queue", required=True)
+    jobs.add_argument("--dlq", default=None)
+    jobs.add_argument("--ledger-table", required=True, help="DynamoDB idempotency table")
+    jobs.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="module registering jobs with @consumer.jobs.job (repeatable)",
+    )
+    jobs.add_argument("--until-idle", action="store_true")
+
     demo = commands.add_parser("demo", help="run the demo end to end and report what happened")
     demo.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
     demo.add_argument("--out", default="demo-output", help="folder for the outputs")
@@ -125,6 +147,41 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from consumer import dlq
+    from consumer.aws import AwsClients
+
+    client = AwsClients().client("sqs")
+    if args.dlq_command == "inspect":
+        sys.stdout.write(dlq.render(dlq.inspect(client, args.queue, args.limit)) + "\n")
+    else:
+        moved = dlq.redrive(client, args.queue, args.to, args.limit)
+        sys.stdout.write(f"moved {moved} message(s)\n")
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    import importlib
+
+    from consumer.aws import AwsClients
+    from consumer.jobrunner import JobRunner
+    from consumer.jobs import JobLedger
+
+    for module in args.module:
+        importlib.import_module(module)
+    aws = AwsClients()
+    runner = JobRunner(
+        aws.client("sqs"),
+        args.queue,
+        args.dlq,
+        JobLedger(aws.client("dynamodb"), args.ledger_table),
+    )
+    _install_stop_handler(runner.stop)
+    counts = runner.run(until_idle=args.until_idle)
+    log.info("jobs stopped", extra=vars(counts))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from consumer.demo import DemoOptions, render, run_demo
 
@@ -151,7 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     setup_logging(args.log_level or ("WARNING" if args.command == "demo" else "INFO"))
-    handlers = {"run": cmd_run, "validate": cmd_validate, "demo": cmd_demo}
+    handlers = {
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "demo": cmd_demo,
+        "dlq": cmd_dlq,
+        "jobs": cmd_jobs,
+    }
     try:
         return handlers[args.command](args)
     except ConfigError as exc:
