@@ -77,7 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the demo end to end and report what happened")
     demo.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
     demo.add_argument("--out", default="demo-output", help="folder for the outputs")
-    demo.add_argument("--records", type=int, default=5000, help="events to produce")
+    demo.add_argument("--records", type=int, default=5000, help="events put on the stream")
+    demo.add_argument(
+        "--sqs-records",
+        type=int,
+        default=500,
+        help="events sent through SQS (0: skip the SQS phase)",
+    )
     demo.add_argument("--invalid-ratio", type=float, default=0.05)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument(
@@ -195,6 +201,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.aggregate_every,
         args.max_runtime_s,
         args.database_url,
+        args.sqs_records,
     )
     figures = run_demo(options)
     sys.stdout.write(render(figures, options.out, options.database_url) + "\n")

@@ -24,6 +24,7 @@ import orjson
 
 from consumer.aws import AwsClients
 from consumer.config import load_config
+from consumer.demo_sqs import run_sqs_phase, sendable
 from consumer.emulator import embedded_emulator, provision
 from consumer.errors import ConfigError
 from consumer.loading import load_object
@@ -57,6 +58,7 @@ class DemoOptions:
     aggregate_every: int
     max_runtime_s: float
     database_url: str | None = None
+    sqs_records: int = 500
 
 
 DEMO_SCHEMA = "sluice_demo"
@@ -144,9 +146,18 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                 service.run(until_idle=True, max_runtime_s=options.max_runtime_s)
         finally:
             service.close()
-        say("drained; reading every output back")
+        say("Kinesis stream drained")
+        extra: dict[str, int] = {"kinesis_records": len(events)}
+        if options.sqs_records:
+            queued = sendable(
+                generate(options.sqs_records, options.invalid_ratio, options.seed + 1)
+            )
+            sqs_config = options.config.with_name("pipeline-sqs.toml")
+            extra |= run_sqs_phase(aws, sqs_config, queued, say, options.max_runtime_s)
+            events = [*events, *queued]
+        say("reading every output back")
         found = _read_back(config, aws, db_path, options)
-    figures: dict[str, Any] = dict(verdict(events, found))
+    figures: dict[str, Any] = dict(verdict(events, found)) | extra
     figures["seconds"] = round(time.monotonic() - started, 2)
     (options.out / "report.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
     return figures
@@ -190,14 +201,18 @@ def render(figures: dict[str, Any], out: Path, database_url: str | None = None) 
             "",
             "sluice demo report",
             "------------------",
-            f"records produced      {figures['records_produced']:>8}",
+            f"records produced      {figures['records_produced']:>8}  "
+            f"({figures['kinesis_records']} via Kinesis, "
+            f"{figures.get('sqs_records_sent', 0)} via SQS)",
             f"written to the lake   {figures['records_written']:>8}  "
-            f"({figures['s3_objects']} S3 objects, {figures['db_rows']} SQLite rows)",
+            f"({figures['s3_objects']} S3 objects, {figures['db_rows']} database rows)",
             f"quarantined           {figures['records_quarantined']:>8}",
             f"written + quarantined {total:>8}",
             f"lost                  {figures['lost']:>8}",
             f"duplicates            {figures['duplicates']:>8}",
             f"unexpected outcomes   {figures['unexpected']:>8}",
+            f"job runs              {figures.get('jobs_run', 0):>8}  "
+            f"({figures.get('job_duplicates_skipped', 0)} duplicate delivery skipped)",
             f"time                  {figures['seconds']:>8} s",
             f"outputs               {out}/ (lake, quarantine, report.json{database})",
             f"verdict               {'OK: nothing lost, nothing duplicated' if ok else 'FAILED'}",

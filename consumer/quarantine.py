@@ -36,6 +36,7 @@ def envelope(record: Record, error: RecordError, route: str | None) -> dict[str,
         "partition_key": record.partition_key,
         "arrival_time": _iso(record.arrival_time),
         "attempt": record.attempt,
+        "attributes": dict(record.attributes),
         "quarantined_at": _iso(time.time()),
         "data_base64": base64.b64encode(record.data).decode("ascii"),
     }

@@ -62,8 +62,10 @@ def read_quarantine(found: Found, s3: Any, bucket: str, prefix: str, mirror: Pat
     for key, rows in iter_objects(s3, bucket, prefix):
         found.s3_objects += 1
         for row in rows:
-            found.quarantine[row["partition_key"]] += 1
-            found.quarantine_stage[row["partition_key"]] = row["stage"]
+            # SQS records are keyed by message id; the demo tags each with its event key.
+            record_key = row.get("attributes", {}).get("event_key") or row["partition_key"]
+            found.quarantine[record_key] += 1
+            found.quarantine_stage[record_key] = row["stage"]
         _mirror(mirror, key, rows)
 
 

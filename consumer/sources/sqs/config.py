@@ -45,6 +45,9 @@ class SqsSourceConfig(BaseModel):
     max_object_bytes: int = Field(
         268_435_456, gt=0, description="largest S3 object an S3 event or pointer may name"
     )
+    empty_poll_pause_s: float = Field(
+        0.2, ge=0, description="pause after an empty receive when short polling (wait 0)"
+    )
     idle_flush_s: float = Field(
         1.0, gt=0, description="with --until-idle: stop after the queue was empty this long"
     )

@@ -145,6 +145,8 @@ class SqsReader:
                 self._receivers_done.wait(1.0)
                 continue
             if not messages:
+                if self.config.wait_time_s == 0:  # short polling: do not spin on an empty queue
+                    self._receivers_done.wait(self.config.empty_poll_pause_s)
                 continue
             for message in messages:
                 self.inflight.add(message["ReceiptHandle"], message["MessageId"])
@@ -200,14 +202,22 @@ class SqsReader:
         sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
         body = message["Body"].encode()
 
+        attributes = {
+            name: value["StringValue"]
+            for name, value in message.get("MessageAttributes", {}).items()
+            if "StringValue" in value
+        }
+
         def record(line: int, data: bytes) -> Record:
+            position = Position(base, line)
             return Record(
                 self.name,
                 self.name,
-                Position(base, line),
+                position,
                 message["MessageId"],
                 sent,
                 data,
+                attributes,
                 attempt=attempt,
             )
 
