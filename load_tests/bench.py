@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from load_tests import bench_core, bench_postgres
+from load_tests import bench_core, bench_postgres, bench_sqs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,8 +61,21 @@ def _postgres() -> list[dict[str, Any]]:
     ]
 
 
+def _sqs() -> list[dict[str, Any]]:
+    rows = bench_sqs.run()
+    baseline = rows[0][1]
+    print(f"\nsqs on the embedded emulator, {bench_sqs.MESSAGES} messages, one process")
+    print(f"{'benchmark':<66} {'msg/s':>10} {'x baseline':>10}")
+    for name, rate in rows:
+        print(f"{name:<66} {rate:>10.0f} {rate / baseline:>10.2f}")
+    return [
+        {"group": "sqs", "name": name, "messages_per_s": rate, "ratio_to_baseline": rate / baseline}
+        for name, rate in rows
+    ]
+
+
 def main() -> int:
-    results = _core() + _postgres()
+    results = _core() + _postgres() + _sqs()
     machine = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),

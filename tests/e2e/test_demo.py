@@ -15,8 +15,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    # GIVEN the demo with 1500 events, 5 percent of them bad in every supported way
+    # GIVEN the demo with 1500 events on Kinesis and 200 through SQS, 5 percent of them bad
+    # in every supported way
     out = tmp_path / "out"
+    config = str(REPO / "examples/clickstream/pipeline.toml")
     cmd = [
         sys.executable,
         "-m",
@@ -24,10 +26,12 @@ def test_demo_loses_and_duplicates_nothing(tmp_path: Path) -> None:
         "demo",
         "--records",
         "1500",
+        "--sqs-records",
+        "200",
         "--out",
         str(out),
         "--config",
-        str(REPO / "examples/clickstream/pipeline.toml"),
+        config,
     ]
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
 
@@ -39,10 +43,13 @@ def test_demo_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     # THEN it exits 0 and its last line is the report, computed from the read-back outputs
     assert done.returncode == 0, done.stderr[-3000:]
     report = orjson.loads(done.stdout.strip().splitlines()[-1])
-    assert report["records_produced"] == 1500
+    sqs = report["sqs_records_sent"]
+    assert report["kinesis_records"] == 1500 and 150 < sqs <= 200
+    assert report["records_produced"] == 1500 + sqs
     assert report["lost"] == 0 and report["duplicates"] == 0 and report["unexpected"] == 0
-    assert report["records_written"] + report["records_quarantined"] == 1500
-    assert report["records_quarantined"] == 75
+    assert report["records_written"] + report["records_quarantined"] == 1500 + sqs
+    assert report["records_quarantined"] >= 75
+    assert (report["jobs_run"], report["job_duplicates_skipped"]) == (1, 1)
     assert report["db_rows"] == report["records_written"]
     assert report["s3_objects"] > 0 and report["seconds"] > 0
     assert (out / "sluice.db").exists() and (out / "report.json").exists()
