@@ -43,6 +43,10 @@ class Cut:
     batches: list[Batch]
     records: int
     quarantined: int
+    filtered: int = 0
+    """Records whose transform returned no rows: done, with nothing to write."""
+    oldest_arrival: float | None = None
+    """Earliest source arrival time (epoch s) in the cut, for the end-to-end lag."""
 
 
 @dataclass(slots=True)
@@ -78,6 +82,8 @@ class PartitionBatcher:
         self.last: Position | None = None
         self.records = 0
         self.quarantined = 0
+        self.filtered = 0
+        self.oldest_arrival: float | None = None
         self.opened_at: float | None = None
         self.full = False
 
@@ -85,14 +91,26 @@ class PartitionBatcher:
     def pending(self) -> bool:
         return self.last is not None
 
-    def add(self, position: Position, items: Iterable[Item], quarantined: bool = False) -> None:
+    def add(
+        self,
+        position: Position,
+        items: Iterable[Item],
+        quarantined: bool = False,
+        arrival_time: float | None = None,
+    ) -> None:
         if self.first is None:
             self.first = position
             self.opened_at = self.clock()
         self.last = position
         self.records += 1
         self.quarantined += quarantined
+        if arrival_time is not None and (
+            self.oldest_arrival is None or arrival_time < self.oldest_arrival
+        ):
+            self.oldest_arrival = arrival_time
+        added = False
         for item in items:
+            added = True
             key = (item.route, item.output_partition)
             buf = self.buffers.get(key)
             if buf is None:
@@ -104,6 +122,7 @@ class PartitionBatcher:
             limits = self.route_limits.get(item.route, self.default_limits)
             if len(buf.rows) >= limits.max_records or buf.nbytes >= limits.max_bytes:
                 self.full = True
+        self.filtered += not (added or quarantined)
 
     def due(self) -> bool:
         if self.last is None:
@@ -120,7 +139,16 @@ class PartitionBatcher:
     def cut(self) -> Cut:
         assert self.first is not None and self.last is not None, "nothing to cut"
         batches = [self._batch(route, part, buf) for (route, part), buf in self.buffers.items()]
-        cut = Cut(self.partition, self.first, self.last, batches, self.records, self.quarantined)
+        cut = Cut(
+            self.partition,
+            self.first,
+            self.last,
+            batches,
+            self.records,
+            self.quarantined,
+            self.filtered,
+            self.oldest_arrival,
+        )
         self._reset()
         return cut
 

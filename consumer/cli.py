@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the embedded AWS emulator and create the stream, table, buckets",
     )
+
+    health = commands.add_parser("health", help="exit 0 when the health endpoint answers 200")
+    health.add_argument("--url", default="http://127.0.0.1:8080/healthz")
 
     validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
     validate.add_argument("--config", required=True)
@@ -107,13 +111,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _install_stop_handler(stop: object) -> None:
+def _install_stop_handler(stop: threading.Event, timeout_s: float | None = None) -> None:
+    """SIGTERM/SIGINT ask for a clean stop (flush, ack, release). With `timeout_s`, a
+    watchdog ends the process if the stop takes longer: nothing is acked before its flush
+    is confirmed, so a hard exit loses nothing; it only leaves work for redelivery."""
+
+    def watchdog() -> None:
+        if timeout_s is not None and not _FINISHED.wait(timeout_s):
+            log.error("shutdown exceeded its bound; exiting", extra={"timeout_s": timeout_s})
+            os._exit(75)
+
     def handle(signum: int, frame: FrameType | None) -> None:
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
-        stop.set()  # type: ignore[attr-defined]
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=watchdog, name="shutdown-watchdog", daemon=True).start()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+
+
+_FINISHED = threading.Event()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -128,12 +146,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.emulator:
             provision(config, aws)
         service = build_service(config, Path.cwd(), aws)
-        _install_stop_handler(service.stop)
+        _install_stop_handler(service.stop, config.shutdown.timeout_s)
         try:
             service.run(until_idle=args.until_idle, max_runtime_s=args.max_runtime_s)
         finally:
             service.close()
+            _FINISHED.set()
     return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from consumer.health import probe
+
+    ok, body = probe(args.url)
+    sys.stdout.write(body + "\n")
+    return 0 if ok else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -220,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": cmd_validate,
         "demo": cmd_demo,
         "dlq": cmd_dlq,
+        "health": cmd_health,
         "jobs": cmd_jobs,
     }
     try:

@@ -18,8 +18,12 @@ from typing import Annotated, Any, Self
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from consumer.backlog import BacklogConfig
 from consumer.decode import DecodeConfig
 from consumer.errors import ConfigError
+from consumer.health import HealthConfig
+from consumer.metrics import MetricsConfig
+from consumer.protection import ProtectionConfig
 from consumer.retry import RetryConfig
 from consumer.route import BufferConfig, RouteConfig
 from consumer.sinks.dynamodb import DynamoDbSinkConfig
@@ -53,6 +57,14 @@ class EmulatorConfig(BaseModel):
     max_receive_count: int = Field(3, ge=1, description="redrive policy of the queue it creates")
 
 
+class ShutdownConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(
+        25.0, gt=0, description="after SIGTERM, exit within this; keep it below ECS stopTimeout"
+    )
+
+
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,6 +78,11 @@ class PipelineConfig(BaseModel):
     decode: DecodeConfig = DecodeConfig()
     retry: RetryConfig = RetryConfig()
     emulator: EmulatorConfig = EmulatorConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    health: HealthConfig = HealthConfig()
+    protection: ProtectionConfig = ProtectionConfig()
+    backlog: BacklogConfig = BacklogConfig()
+    shutdown: ShutdownConfig = ShutdownConfig()
 
     @model_validator(mode="after")
     def _route_sinks_exist(self) -> Self:

@@ -126,6 +126,9 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         ).decode()
     else:
         os.environ["SLUICE__SINKS__DB__PATH"] = str(db_path)
+    # stdout ends with the report; the EMF metrics go to a file beside the outputs.
+    metrics = {"sink": "file", "path": str(options.out / "metrics.jsonl")}
+    os.environ["SLUICE__METRICS"] = orjson.dumps(metrics).decode()
     config = load_config(options.config)
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     emulator = nullcontext(endpoint) if endpoint else embedded_emulator()

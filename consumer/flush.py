@@ -28,20 +28,29 @@ class Flusher:
         self.retry = retry
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flush")
 
-    def write(self, cut: Cut) -> None:
+    def write(self, cut: Cut) -> int:
+        """Write the cut; returns how many rows had to be sent again after a retriable error."""
         futures = []
+        retried: list[int] = []  # list.append is atomic across the writer threads
         for batch in cut.batches:
             for sink in self.sinks_by_route[batch.route]:
                 what = f"sink {sink.name!r} route {batch.route or 'quarantine'!r}"
                 call = partial(sink.write, batch)
+
+                def count(exc: BaseException, rows: int = len(batch.rows)) -> None:
+                    retried.append(rows)
+
                 futures.append(
-                    self._pool.submit(call_with_retry, what, call, sink.is_retriable, self.retry)
+                    self._pool.submit(
+                        call_with_retry, what, call, sink.is_retriable, self.retry, on_retry=count
+                    )
                 )
         errors = [exc for exc in (f.exception() for f in futures) if exc is not None]
         if errors:
             raise SinkError(
                 f"flush of {cut.partition} up to {cut.last} failed: {errors[0]}"
             ) from errors[0]
+        return sum(retried)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -39,6 +39,7 @@ def call_with_retry(
     is_retriable: Callable[[BaseException], bool],
     config: RetryConfig,
     sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[BaseException], None] | None = None,
 ) -> T:
     """Run `func`; retry retriable failures; raise `SinkError` when the budget is spent.
 
@@ -65,5 +66,7 @@ def call_with_retry(
                     "error": repr(exc),
                 },
             )
+            if on_retry is not None:
+                on_retry(exc)
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

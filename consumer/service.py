@@ -1,4 +1,5 @@
-"""Wire the running consumer together from a validated config: sinks, pipeline, reader."""
+"""Wire the running consumer together from a validated config: sinks, pipeline, reader,
+and the hooks around them (metrics, health, scale-in protection, backlog publishing)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ from functools import partial
 from pathlib import Path
 
 from consumer.aws import AwsClients
+from consumer.backlog import BacklogPublisher
 from consumer.batcher import PartitionBatcher, RouteKeys
 from consumer.config import PipelineConfig
 from consumer.decode import Decoder
 from consumer.flush import Flusher
+from consumer.health import HealthServer, HealthState
+from consumer.hooks import Hook, Hooks
+from consumer.metrics import EmfMetrics
 from consumer.pipeline import Pipeline
+from consumer.protection import ScaleInProtection
 from consumer.quarantine import QUARANTINE_ROUTE
 from consumer.route import Route
 from consumer.routing import Router
@@ -23,6 +29,7 @@ from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.reader import BatcherFactory, KinesisReader
 from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.messages import ObjectReader
+from consumer.sources.sqs.queues import queue_url
 from consumer.sources.sqs.reader import SqsReader
 from consumer.stats import Stats
 
@@ -38,16 +45,41 @@ class Service:
     sinks: dict[str, Sink]
     stats: Stats
     stop: threading.Event
+    health: HealthState
+    protection: ScaleInProtection
+    backlog: BacklogPublisher | None = None
+    health_server: HealthServer | None = None
 
     def run(self, until_idle: bool = False, max_runtime_s: float | None = None) -> None:
         source = self.config.source
         name = source.stream if isinstance(source, KinesisSourceConfig) else source.queue
         log.info(
             "consumer starting",
-            extra={"application": self.config.name, "source": source.type, "name": name},
+            extra={"application": self.config.name, "source": source.type, "source_name": name},
         )
-        self.reader.run(until_idle=until_idle, max_runtime_s=max_runtime_s)
+        self._start_side_tasks()
+        try:
+            self.reader.run(until_idle=until_idle, max_runtime_s=max_runtime_s)
+        finally:
+            self._stop_side_tasks()
         log.info("consumer stopped", extra=self.stats.snapshot())
+
+    def _start_side_tasks(self) -> None:
+        self.protection.start()
+        if self.config.health.port is not None and self.health_server is None:
+            self.health_server = HealthServer(self.health)
+            self.health_server.start()
+            log.info("health endpoint", extra={"port": self.health_server.port})
+        if self.backlog is not None:
+            self.backlog.start()
+
+    def _stop_side_tasks(self) -> None:
+        if self.backlog is not None:
+            self.backlog.stop()
+        if self.health_server is not None:
+            self.health_server.stop()
+            self.health_server = None
+        self.protection.stop()
 
     def close(self) -> None:
         self.flusher.close()
@@ -82,35 +114,39 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
     )
     stats, stop = Stats(), threading.Event()
     flusher = Flusher(sinks_by_route, config.retry)
+    health, protection = HealthState(config.health), ScaleInProtection(config.protection)
+    hook_list: list[Hook] = [health, protection]
+    if config.metrics.sink != "off":
+        hook_list.append(EmfMetrics(config.metrics, config.name))
+    hooks = Hooks(hook_list)
     reader: Reader
+    backlog = None
     if isinstance(source, SqsSourceConfig):
         objects = ObjectReader(aws.client("s3"), config.decode, source.max_object_bytes)
         batcher = new_batcher(source.queue.rstrip("/").rsplit("/", 1)[-1])
         reader = SqsReader(
-            source, aws.client("sqs"), objects, pipeline, flusher, batcher, stats, stop
+            source, aws.client("sqs"), objects, pipeline, flusher, batcher, stats, stop, hooks=hooks
         )
+        if config.backlog.enabled:
+            url = queue_url(aws.client("sqs"), config.backlog.queue or source.queue)
+            backlog = BacklogPublisher(config.backlog, aws, url, config.name)
     else:
-        reader = _kinesis_reader(config, source, aws, pipeline, flusher, new_batcher, stats, stop)
+        dynamodb = aws.client("dynamodb")
+        if source.create_checkpoint_table:
+            create_table(dynamodb, source.checkpoint_table)
+        checkpoints = DynamoCheckpointStore(
+            dynamodb, source.checkpoint_table, config.name, source.stream
+        )
+        reader = KinesisReader(
+            source,
+            aws.client("kinesis"),
+            checkpoints,
+            pipeline,
+            flusher,
+            new_batcher,
+            stats,
+            stop,
+            hooks=hooks,
+        )
     all_sinks = {**sinks, "quarantine": quarantine}
-    return Service(config, reader, flusher, all_sinks, stats, stop)
-
-
-def _kinesis_reader(
-    config: PipelineConfig,
-    source: KinesisSourceConfig,
-    aws: AwsClients,
-    pipeline: Pipeline,
-    flusher: Flusher,
-    new_batcher: BatcherFactory,
-    stats: Stats,
-    stop: threading.Event,
-) -> KinesisReader:
-    dynamodb = aws.client("dynamodb")
-    if source.create_checkpoint_table:
-        create_table(dynamodb, source.checkpoint_table)
-    checkpoints = DynamoCheckpointStore(
-        dynamodb, source.checkpoint_table, config.name, source.stream
-    )
-    return KinesisReader(
-        source, aws.client("kinesis"), checkpoints, pipeline, flusher, new_batcher, stats, stop
-    )
+    return Service(config, reader, flusher, all_sinks, stats, stop, health, protection, backlog)

@@ -66,6 +66,7 @@ def make_config(unique: str, db_path: Path, **buffer: Any) -> PipelineConfig:
         "quarantine": {"type": "s3", "bucket": f"lake-{unique}", "prefix": "quarantine"},
         "buffer": {"max_records": 50, "max_age_s": 0.5, **buffer},
         "decode": {"max_record_bytes": 262_144},
+        "metrics": {"sink": "file", "path": str(db_path.parent / "metrics.jsonl")},
         "emulator": {"shard_count": 2},
     }
     return parse_config(raw, "integration test")

@@ -66,6 +66,7 @@ def make_sqs_config(
         "quarantine": {"type": "s3", "bucket": f"lake-{unique}", "prefix": "quarantine"},
         "buffer": {"max_records": 50, "max_age_s": 0.5},
         "emulator": {"max_receive_count": 3},
+        "metrics": {"sink": "file", "path": str(db_path.parent / "metrics.jsonl")},
     }
     return parse_config(raw, "sqs integration test")
 

@@ -144,14 +144,15 @@ def test_fifo_failure_in_one_group_holds_that_group_only(
     service = harness.service()
     inner = service.flusher.write
 
-    def recording(cut: Cut) -> None:
-        inner(cut)
+    def recording(cut: Cut) -> int:
+        retried = inner(cut)
         order.extend(
             str(row["id"])
             for batch in cut.batches
             if batch.route == "readings"
             for row in batch.rows
         )
+        return retried
 
     service.flusher.write = recording  # type: ignore[method-assign]
 

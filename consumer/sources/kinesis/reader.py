@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from consumer.batcher import PartitionBatcher
 from consumer.errors import RecordError, SourceError
 from consumer.flush import Flusher
+from consumer.hooks import FlushInfo, Hooks
 from consumer.pipeline import Pipeline
 from consumer.record import Position, Record
 from consumer.sources.kinesis.checkpoints import CheckpointStore
@@ -70,6 +71,7 @@ class KinesisReader:
         stats: Stats,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hooks: Hooks | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -79,6 +81,7 @@ class KinesisReader:
         self.new_batcher = new_batcher
         self.stats = stats
         self.stop = stop or threading.Event()
+        self.hooks = hooks or Hooks()
         self.clock = clock
         self.active: dict[str, ShardState] = {}
         self.finished: set[str] = set()
@@ -177,6 +180,7 @@ class KinesisReader:
 
     # -- reading ----------------------------------------------------------------------
     def _poll(self, state: ShardState) -> None:
+        self.hooks.on_poll(self.config.stream)
         try:
             response = self.client.get_records(
                 ShardIterator=state.iterator, Limit=self.config.max_records_per_call
@@ -207,7 +211,9 @@ class KinesisReader:
             items, quarantined = self.pipeline.process(record)
         else:
             items, quarantined = [self.pipeline.quarantine_item(record, error, None)], True
-        batcher.add(position, items, quarantined)
+        if not batcher.pending and not self._any_pending():
+            self.hooks.on_buffering(self.config.stream)
+        batcher.add(position, items, quarantined, record.arrival_time)
         if batcher.due():
             self._flush(state)
 
@@ -249,6 +255,9 @@ class KinesisReader:
         self._next_sync = 0.0
         log.info("shard ended", extra={"shard": shard})
 
+    def _any_pending(self) -> bool:
+        return any(state.batcher.pending for state in self.active.values())
+
     def _flush_due(self, force: bool) -> None:
         """Flush shards whose limits are reached; with `force`, every shard with data."""
         for state in list(self.active.values()):
@@ -258,9 +267,28 @@ class KinesisReader:
     def _flush(self, state: ShardState) -> None:
         shard = state.info.shard_id
         cut = state.batcher.cut()
-        self.flusher.write(cut)
+        started = time.perf_counter()
+        try:
+            retried = self.flusher.write(cut)
+        except BaseException as exc:
+            self.hooks.on_flush_failed(self.config.stream, exc)
+            raise
         self.checkpoints.commit(shard, cut.last)
         self.stats.add_cut(cut)
+        behind = max((s.millis_behind for s in self.active.values()), default=0)
+        self.hooks.on_flushed(
+            FlushInfo(
+                "kinesis",
+                self.config.stream,
+                cut,
+                time.perf_counter() - started,
+                time.time(),
+                retried,
+                behind,
+            )
+        )
+        if not self._any_pending():
+            self.hooks.on_idle(self.config.stream)
         log.debug(
             "flushed",
             extra={

@@ -23,6 +23,7 @@ from typing import Any
 from consumer.batcher import PartitionBatcher
 from consumer.errors import RecordError
 from consumer.flush import Flusher
+from consumer.hooks import FlushInfo, Hooks
 from consumer.pipeline import Item, Pipeline
 from consumer.record import Position, Record
 from consumer.sources.sqs import queues
@@ -55,6 +56,7 @@ class SqsReader:
         stats: Stats,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hooks: Hooks | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -64,6 +66,7 @@ class SqsReader:
         self.batcher = batcher
         self.stats = stats
         self.stop = stop or threading.Event()
+        self.hooks = hooks or Hooks()
         self.clock = clock
         self.inflight = InFlight(clock)
         self.inbox: queue.Queue[list[Message]] = queue.Queue(maxsize=2 * config.receivers)
@@ -131,6 +134,7 @@ class SqsReader:
 
     def _receive_loop(self) -> None:
         while not (self.stop.is_set() or self._receivers_done.is_set()):
+            self.hooks.on_poll(self.name)
             try:
                 messages = self.client.receive_message(
                     QueueUrl=self.url,
@@ -190,8 +194,11 @@ class SqsReader:
                 self._retry_later(message, attempt, items[0].row)
                 return False
         base = message_position(message_id)
+        sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000 or None
+        if not self.batcher.pending:
+            self.hooks.on_buffering(self.name)
         for line, (items, quarantined) in enumerate(results):
-            self.batcher.add(Position(base, line), items, quarantined)
+            self.batcher.add(Position(base, line), items, quarantined, sent)
         self._buffered[message_id] = message["ReceiptHandle"]
         return True
 
@@ -251,6 +258,7 @@ class SqsReader:
         self.inflight.remove([handle])
         self._retries_due_at = max(self._retries_due_at, self.clock() + delay + 1)
         self.retried += 1
+        self.hooks.on_retried(self.name, 1)
         log.info(
             "retry later",
             extra={"message_id": message["MessageId"], "delay_s": delay, **_log_fields(reason)},
@@ -259,7 +267,12 @@ class SqsReader:
     # -- flush, delete, release --------------------------------------------------------------
     def _flush(self) -> None:
         cut = self.batcher.cut()
-        self.flusher.write(cut)
+        started = time.perf_counter()
+        try:
+            retried = self.flusher.write(cut)
+        except BaseException as exc:
+            self.hooks.on_flush_failed(self.name, exc)
+            raise
         handles = list(self._buffered.values())
         self._buffered.clear()
         failed = queues.delete(self.client, self.url, handles)
@@ -267,6 +280,10 @@ class SqsReader:
             log.warning("delete refused", extra={"messages": len(failed)})
         self.inflight.remove(handles)
         self.stats.add_cut(cut)
+        self.hooks.on_flushed(
+            FlushInfo("sqs", self.name, cut, time.perf_counter() - started, time.time(), retried)
+        )
+        self.hooks.on_idle(self.name)
 
     def _release(self, handles: list[str]) -> None:
         if handles:

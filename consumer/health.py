@@ -1,0 +1,135 @@
+"""Liveness and readiness over HTTP, for the ECS container health check and probes.
+
+`/healthz` is 200 while the source loop keeps polling (a wedged loop fails it);
+`/readyz` is 200 once the source has polled and the last successful flush is recent
+enough, or nothing is waiting to be flushed. Both answer JSON with the details.
+`sluice health` turns `/healthz` into an exit code for a `CMD`-style check.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from consumer.hooks import FlushInfo, Hook
+
+
+class HealthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: int | None = Field(None, ge=0, le=65535, description="HTTP port; off when unset")
+    host: str = Field("127.0.0.1", description="0.0.0.0 for Kubernetes probes")
+    max_poll_gap_s: float = Field(60.0, gt=0, description="liveness: longest pause in polling")
+    max_flush_age_s: float = Field(300.0, gt=0, description="readiness: oldest unflushed work")
+
+
+class HealthState(Hook):
+    def __init__(self, config: HealthConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.clock = clock
+        self.started = clock()
+        self.last_poll: float | None = None
+        self.last_flush: float | None = None
+        self.busy_since: float | None = None
+        self.last_error: str | None = None
+
+    def on_poll(self, source: str) -> None:
+        self.last_poll = self.clock()
+
+    def on_buffering(self, source: str) -> None:
+        if self.busy_since is None:
+            self.busy_since = self.clock()
+
+    def on_idle(self, source: str) -> None:
+        self.busy_since = None
+
+    def on_flushed(self, info: FlushInfo) -> None:
+        self.last_flush = self.clock()
+        self.last_error = None
+
+    def on_flush_failed(self, source: str, error: BaseException) -> None:
+        self.last_error = repr(error)
+
+    def live(self) -> tuple[bool, dict[str, Any]]:
+        now = self.clock()
+        since = now - (self.last_poll if self.last_poll is not None else self.started)
+        return since <= self.config.max_poll_gap_s, {"seconds_since_poll": round(since, 3)}
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        now = self.clock()
+        alive, detail = self.live()
+        waiting = 0.0 if self.busy_since is None else now - self.busy_since
+        since_flush = None if self.last_flush is None else round(now - self.last_flush, 3)
+        ok = (
+            alive
+            and self.last_poll is not None
+            and waiting <= self.config.max_flush_age_s
+            and self.last_error is None
+        )
+        return ok, {
+            **detail,
+            "polled": self.last_poll is not None,
+            "seconds_waiting_for_flush": round(waiting, 3),
+            "seconds_since_flush": since_flush,
+            "last_error": self.last_error,
+        }
+
+
+class HealthServer:
+    def __init__(self, state: HealthState) -> None:
+        self.state = state
+        handler = _handler(state)
+        self.server = ThreadingHTTPServer((state.config.host, state.config.port or 0), handler)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="health", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler(state: HealthState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            checks = {"/healthz": state.live, "/readyz": state.ready}
+            check = checks.get(self.path)
+            if check is None:
+                self.send_error(404)
+                return
+            ok, detail = check()
+            body = orjson.dumps({"ok": ok, **detail})
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+def probe(url: str, timeout_s: float = 3.0) -> tuple[bool, str]:
+    """GET `url`; healthy when it answers 200."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status == 200, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return False, exc.read().decode()
+    except OSError as exc:
+        return False, str(exc)
