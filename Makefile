@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck format bench clean
+.PHONY: demo test check lint typecheck format bench chaos clean
+KILLS ?= 50
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ format: $(STAMP)
 ## bench: benchmarks with figures beside their baselines (load_tests/)
 bench: $(STAMP)
 	$(BIN)/python -m load_tests.bench
+
+## chaos: the SIGKILL chaos loop with KILLS kills (the test suite runs it with 12)
+chaos: $(STAMP)
+	SLUICE_CHAOS_KILLS=$(KILLS) $(BIN)/python -m pytest -q tests/e2e/test_chaos.py -k chaos_loop
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from consumer.batcher import PartitionBatcher
 from consumer.errors import RecordError, SourceError
+from consumer.faults import crash_point
 from consumer.flush import Flusher
 from consumer.hooks import FlushInfo, Hooks
 from consumer.pipeline import Pipeline
@@ -273,6 +274,7 @@ class KinesisReader:
         except BaseException as exc:
             self.hooks.on_flush_failed(self.config.stream, exc)
             raise
+        crash_point("after_write_before_ack")
         self.checkpoints.commit(shard, cut.last)
         self.stats.add_cut(cut)
         behind = max((s.millis_behind for s in self.active.values()), default=0)

@@ -49,7 +49,9 @@ class SqsSourceConfig(BaseModel):
         0.2, ge=0, description="pause after an empty receive when short polling (wait 0)"
     )
     idle_flush_s: float = Field(
-        1.0, gt=0, description="with --until-idle: stop after the queue was empty this long"
+        1.0,
+        gt=0,
+        description="with --until-idle: stop once the queue is empty this long",
     )
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from typing import Any
 
 from consumer.batcher import PartitionBatcher
 from consumer.errors import RecordError
+from consumer.faults import crash_point
 from consumer.flush import Flusher
 from consumer.hooks import FlushInfo, Hooks
 from consumer.pipeline import Item, Pipeline
@@ -130,7 +131,19 @@ class SqsReader:
         quiet = quiet and now >= self._retries_due_at
         if quiet and self.batcher.pending:
             self._flush()
-        return quiet and not self.batcher.pending and self.inbox.empty() and not self.inflight
+        if not (quiet and not self.batcher.pending and self.inbox.empty() and not self.inflight):
+            return False
+        # Drained means the queue is empty, in flight included: messages a crashed
+        # predecessor held come back when their visibility lapses.
+        if self._queue_size() > 0:
+            self._last_message_at = now
+            return False
+        return True
+
+    def _queue_size(self) -> int:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        found = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
+        return sum(int(found["Attributes"].get(name, 0)) for name in names)
 
     def _receive_loop(self) -> None:
         while not (self.stop.is_set() or self._receivers_done.is_set()):
@@ -273,6 +286,7 @@ class SqsReader:
         except BaseException as exc:
             self.hooks.on_flush_failed(self.name, exc)
             raise
+        crash_point("after_write_before_ack")
         handles = list(self._buffered.values())
         self._buffered.clear()
         failed = queues.delete(self.client, self.url, handles)
