@@ -76,6 +76,7 @@ def _sluice(aws: AwsClients, queue: str) -> float:
         "sinks": {"mem": {"type": "memory"}},
         "quarantine": {"type": "memory"},
         "buffer": {"max_records": 100, "max_age_s": 0.5},
+        "metrics": {"sink": "off"},
     }
     service = build_service(parse_config(raw, "bench"), Path.cwd(), aws)
     started = time.perf_counter()
