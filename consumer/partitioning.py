@@ -7,6 +7,7 @@ can escape its prefix whatever a producer sends.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consumer.errors import RecordError
 
+MAX_SEGMENT = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
@@ -32,18 +34,25 @@ class PartitionConfig(BaseModel):
 
 
 def _escape(match: re.Match[str]) -> str:
-    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8"))
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8", "surrogatepass"))
 
 
 def sanitize(value: str) -> str:
     """A single safe path segment for `value`, one-to-one: distinct values never share one.
 
     Unsafe characters are percent-encoded as UTF-8 (`%` itself included), `.` and `..` as
-    `%2E`, and the empty string as a lone `%`, which no encoding produces.
+    `%2E`, and the empty string as a lone `%`, which no encoding produces. Segments longer
+    than MAX_SEGMENT characters are shortened to a prefix and a digest.
     """
     if value in (".", ".."):
         return value.replace(".", "%2E")
-    return _UNSAFE.sub(_escape, value) if value else "%"
+    segment = _UNSAFE.sub(_escape, value) if value else "%"
+    if len(segment) > MAX_SEGMENT:
+        # S3 keys end at 1,024 bytes: keep a readable prefix and a digest of the whole
+        # value; `%%` never comes out of the escaping, so no short segment can match.
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+        segment = segment[:80] + "%%" + digest
+    return segment
 
 
 def to_datetime(value: Any) -> datetime:

@@ -40,3 +40,22 @@ def test_hostile_partition_and_route_names_cannot_escape_the_prefix() -> None:
     assert segments[0] == "lake"
     assert ".." not in segments and "." not in segments
     assert len(segments) == 5
+
+
+def test_very_long_partition_values_keep_the_key_under_1024_bytes() -> None:
+    # GIVEN a route partitioned by a field whose value is 10,000 characters of look-alikes
+    from consumer.partitioning import PartitionConfig, Partitioner
+
+    partitioner = Partitioner(PartitionConfig(fields=("tenant",)))
+    long_a = partitioner.partition({"tenant": "а" * 5_000 + "x"}, 0.0)  # Cyrillic а
+    long_b = partitioner.partition({"tenant": "а" * 5_000 + "y"}, 0.0)
+    batch = _batch()
+    batch.output_partition = long_a
+
+    # WHEN it becomes a key
+    key = object_key("lake", batch)
+
+    # THEN the key fits S3's limit, stays under its prefix, and distinct values stay apart
+    assert len(key.encode()) < 1024
+    assert key.startswith("lake/views/dt=1970-01-01/hr=00/tenant=")
+    assert long_a != long_b
