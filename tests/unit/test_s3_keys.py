@@ -47,8 +47,9 @@ def test_very_long_partition_values_keep_the_key_under_1024_bytes() -> None:
     from consumer.partitioning import PartitionConfig, Partitioner
 
     partitioner = Partitioner(PartitionConfig(fields=("tenant",)))
-    long_a = partitioner.partition({"tenant": "а" * 5_000 + "x"}, 0.0)  # Cyrillic а
-    long_b = partitioner.partition({"tenant": "а" * 5_000 + "y"}, 0.0)
+    cyrillic_a = "\u0430"  # looks like a Latin "a"
+    long_a = partitioner.partition({"tenant": cyrillic_a * 5_000 + "x"}, 0.0)
+    long_b = partitioner.partition({"tenant": cyrillic_a * 5_000 + "y"}, 0.0)
     batch = _batch()
     batch.output_partition = long_a
 
