@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         help="start the embedded AWS emulator and create the stream, table, buckets",
     )
 
+    from batch_jobs.cli import add_arguments as batch_arguments
+
+    batch_arguments(commands.add_parser("batch", help="one-off jobs on the same pipeline"))
+
     health = commands.add_parser("health", help="exit 0 when the health endpoint answers 200")
     health.add_argument("--url", default="http://127.0.0.1:8080/healthz")
 
@@ -155,6 +159,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from batch_jobs.cli import run
+
+    return run(args)
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from consumer.health import probe
 
@@ -248,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": cmd_demo,
         "dlq": cmd_dlq,
         "health": cmd_health,
+        "batch": cmd_batch,
         "jobs": cmd_jobs,
     }
     try:

@@ -94,3 +94,13 @@ def test_missing_object_is_an_unreadable_object_error() -> None:
     with pytest.raises(RecordError) as info:
         list(payloads(_event("missing"), _reader({})))
     assert info.value.error_type == "ObjectUnreadable"
+
+
+@pytest.mark.parametrize(
+    ("blob", "detail"),
+    [(gzip.compress(b'{"n": 1}\n' * 50)[:-9], "truncated"), (b"\x1f\x8b" + b"\x00" * 40, "")],
+)
+def test_truncated_or_corrupt_gzip_objects_are_invalid(blob: bytes, detail: str) -> None:
+    with pytest.raises(RecordError) as info:
+        list(payloads(_event("bad.gz"), _reader({("b", "bad.gz"): blob})))
+    assert info.value.error_type == "InvalidGzip" and detail in info.value.message

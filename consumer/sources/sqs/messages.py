@@ -14,6 +14,7 @@ sub-position. An object that cannot be read is a `RecordError` for the quarantin
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -98,19 +99,24 @@ class ObjectReader:
     def _inflate(self, head: bytes, body: Any, name: str) -> bytes:
         inflater = zlib.decompressobj(wbits=31)
         limit = self.limits.max_inflated_bytes
-        out = bytearray(inflater.decompress(head))
-        read = len(head)
-        for chunk in iter(lambda: body.read(65_536), b""):
-            read += len(chunk)
-            out += inflater.decompress(chunk, limit + 1 - len(out))
-            ratio_cap = read * self.limits.max_inflate_ratio
-            if len(out) > limit or len(out) > ratio_cap + 65_536 or inflater.unconsumed_tail:
-                raise RecordError(
-                    "decode",
-                    "InflateLimitExceeded",
-                    f"{name} inflates past max_inflated_bytes={limit} or "
-                    f"max_inflate_ratio={self.limits.max_inflate_ratio}",
-                )
+        out = bytearray()
+        read = 0
+        try:
+            for chunk in itertools.chain([head], iter(lambda: body.read(65_536), b"")):
+                read += len(chunk)
+                out += inflater.decompress(chunk, limit + 1 - len(out))
+                ratio_cap = read * self.limits.max_inflate_ratio
+                if len(out) > limit or len(out) > ratio_cap + 65_536 or inflater.unconsumed_tail:
+                    raise RecordError(
+                        "decode",
+                        "InflateLimitExceeded",
+                        f"{name} inflates past max_inflated_bytes={limit} or "
+                        f"max_inflate_ratio={self.limits.max_inflate_ratio}",
+                    )
+        except zlib.error as exc:
+            raise RecordError("decode", "InvalidGzip", f"{name}: {exc}") from None
+        if not inflater.eof:
+            raise RecordError("decode", "InvalidGzip", f"{name}: truncated gzip stream")
         return bytes(out)
 
     def lines(self, bucket: str, key: str) -> Iterator[bytes]:

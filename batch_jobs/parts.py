@@ -1,0 +1,31 @@
+"""Fan-out: a job's inputs split into N parts by a stable hash, part i taken by task i."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+
+
+def parse_part(text: str | None) -> tuple[int, int]:
+    """'i/N' -> (i, N); unset: AWS Batch's array index, else the whole input (0/1)."""
+    if not text:
+        array_index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX")
+        parts = os.environ.get("SLUICE_PARTS")
+        if array_index is None or not parts:
+            return 0, 1
+        text = f"{array_index}/{parts}"
+    index_text, _, size_text = text.partition("/")
+    index, size = int(index_text), int(size_text)
+    if not 0 <= index < size:
+        raise ValueError(f"--part {text}: need 0 <= i < N")
+    return index, size
+
+
+def belongs(name: str, index: int, size: int) -> bool:
+    digest = hashlib.sha256(name.encode()).digest()
+    return int.from_bytes(digest[:8]) % size == index
+
+
+def select(names: Iterable[str], index: int, size: int) -> Iterator[str]:
+    return (name for name in names if belongs(name, index, size))
