@@ -28,6 +28,8 @@ from consumer.sinks.base import Batch
 class _Buffer:
     first: Position
     last: Position
+    max_records: int
+    max_bytes: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     lines: list[bytes] = field(default_factory=list)
     nbytes: int = 0
@@ -114,13 +116,15 @@ class PartitionBatcher:
             key = (item.route, item.output_partition)
             buf = self.buffers.get(key)
             if buf is None:
-                buf = self.buffers[key] = _Buffer(position, position)
+                limits = self.route_limits.get(item.route, self.default_limits)
+                buf = self.buffers[key] = _Buffer(
+                    position, position, limits.max_records, limits.max_bytes
+                )
             buf.last = position
             buf.rows.append(item.row)
             buf.lines.append(item.line)
             buf.nbytes += len(item.line)
-            limits = self.route_limits.get(item.route, self.default_limits)
-            if len(buf.rows) >= limits.max_records or buf.nbytes >= limits.max_bytes:
+            if len(buf.rows) >= buf.max_records or buf.nbytes >= buf.max_bytes:
                 self.full = True
         self.filtered += not (added or quarantined)
 

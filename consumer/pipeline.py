@@ -49,7 +49,9 @@ class Pipeline:
         self.decoder = decoder
         self.routes = {route.name: route for route in routes}
         self.router = router
-        self.row_checks = {name: tuple(checks) for name, checks in (row_checks or {}).items()}
+        self.row_checks = {
+            name: tuple(checks) for name, checks in (row_checks or {}).items() if checks
+        }
 
     def process(self, record: Record) -> tuple[list[Item], bool]:
         """Items for `record` and whether it was quarantined."""
@@ -68,10 +70,12 @@ class Pipeline:
             line = orjson.dumps(row, option=_ENCODE)
         except TypeError as exc:
             raise RecordError("transform", "UnserializableRow", str(exc)) from None
-        for check in self.row_checks.get(route.name, ()):
-            reason = check(row, line)
-            if reason is not None:
-                raise RecordError("load", "UnstorableValue", reason)
+        checks = self.row_checks.get(route.name)
+        if checks:
+            for check in checks:
+                reason = check(row, line)
+                if reason is not None:
+                    raise RecordError("load", "UnstorableValue", reason)
         return Item(route.name, partition, row, line)
 
     @staticmethod

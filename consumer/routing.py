@@ -15,6 +15,7 @@ class Router:
     def __init__(self, routes: Sequence[Route], type_field: str | None) -> None:
         self.type_field = type_field
         self._table: dict[tuple[str | None, str | None], Route] = {}
+        self._memo: dict[tuple[str, str | None], Route] = {}
         for index, route in enumerate(routes):
             key = (route.config.source, route.config.record_type)
             if key in self._table:
@@ -30,10 +31,15 @@ class Router:
         if self.type_field is not None and isinstance(value, dict):
             found = value.get(self.type_field)
             record_type = found if isinstance(found, str) else None
+        route = self._memo.get((source, record_type))
+        if route is not None:
+            return route
         table = self._table
         for key in ((source, record_type), (None, record_type), (source, None), (None, None)):
             route = table.get(key)
             if route is not None:
+                if len(self._memo) < 10_000:  # record types are few; bound it all the same
+                    self._memo[(source, record_type)] = route
                 return route
         raise RecordError(
             "route",

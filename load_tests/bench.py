@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from load_tests import bench_core, bench_postgres, bench_sqs
+from load_tests import bench_core, bench_postgres, bench_reference, bench_sqs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,6 +33,28 @@ def _core() -> list[dict[str, Any]]:
             "us_per_record": us,
             "records_per_s": 1e6 / us,
             "ratio_to_baseline": us / baseline,
+        }
+        for name, us in rows
+    ]
+
+
+def _reference() -> list[dict[str, Any]]:
+    rows = bench_reference.run()
+    baseline = rows[0][1]
+    print(
+        f"\nreference event (~1.2 KB), {bench_reference.COUNT} records, gzip level "
+        f"{bench_reference.LEVEL}, median of {bench_reference.REPEATS}, one process"
+    )
+    print(f"{'benchmark':<66} {'us/rec':>8} {'rec/s':>10} {'of ceiling':>10}")
+    for name, us in rows:
+        print(f"{name:<66} {us:>8.2f} {1e6 / us:>10.0f} {baseline / us:>10.2f}")
+    return [
+        {
+            "group": "reference",
+            "name": name,
+            "us_per_record": us,
+            "records_per_s": 1e6 / us,
+            "share_of_ceiling": baseline / us,
         }
         for name, us in rows
     ]
@@ -75,7 +97,7 @@ def _sqs() -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    results = _core() + _postgres() + _sqs()
+    results = _core() + _reference() + _postgres() + _sqs()
     machine = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
