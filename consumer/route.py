@@ -33,7 +33,9 @@ class RouteConfig(BaseModel):
     record_type: str | None = Field(None, description="value of the router's type_field")
     source: str | None = Field(None, description="stream or queue name; any when unset")
     schema_path: str = Field(alias="schema", description="pydantic model, 'module:Class'")
-    transform: str | None = Field(None, description="'module:function'; model_dump when unset")
+    transform: str | None = Field(
+        None, description="'module:function'; the validated model itself, as JSON, when unset"
+    )
     output_model: str | None = Field(
         None, description="pydantic model of the output rows, 'module:Class' (column types)"
     )
@@ -92,6 +94,7 @@ class Route:
         self.column_types = self._column_types(config.output_model, f"{where}.output_model")
         self.name = config.name
         self.config = config
+        self.identity = config.transform is None
         self.partitioner = Partitioner(config.partition)
 
     @staticmethod

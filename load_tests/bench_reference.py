@@ -40,7 +40,6 @@ def run() -> list[tuple[str, float]]:
         "record_type": "order",
         "sinks": ["lake"],
         "schema": "load_tests.reference:OrderEvent",
-        "transform": "load_tests.reference:order_row",
         "partition": {"time_field": "occurred_at"},
     }
     route = Route(RouteConfig.model_validate(spec), 0)

@@ -55,7 +55,7 @@ class OrderEvent(BaseModel):
 
 
 def order_row(event: OrderEvent) -> dict[str, Any]:
-    """An identity-style transform: the validated fields as the output row."""
+    """An identity-style transform (a route without a transform does this, faster)."""
     return event.model_dump()
 
 
