@@ -38,9 +38,16 @@ def list_objects(s3: Any, bucket: str, prefix: str) -> dict[str, float]:
 
 
 def backfill(
-    job: BatchPipeline, s3: Any, params: BackfillParams, part: tuple[int, int], result: JobResult
+    job: BatchPipeline,
+    s3: Any,
+    params: BackfillParams,
+    part: tuple[int, int],
+    result: JobResult,
+    only: set[str] | None = None,
 ) -> None:
     objects = list_objects(s3, params.bucket, params.prefix)
+    if only is not None:
+        objects = {key: value for key, value in objects.items() if key in only}
     reader = ObjectReader(s3, job.pipeline.decoder.config, params.max_object_bytes)
     for key in select(sorted(objects), *part):
         result.inputs += 1

@@ -12,7 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from batch_jobs.backfill import BackfillParams, backfill
+from batch_jobs.compact import CompactParams, compact
 from batch_jobs.replay import ReplayParams, replay
+from batch_jobs.reprocess import ReprocessParams, reprocess
 from batch_jobs.runner import BatchPipeline, JobResult
 from consumer.aws import AwsClients
 from consumer.config import PipelineConfig
@@ -36,6 +38,16 @@ JOBS: dict[str, Job] = {
     ),
     "replay-quarantine": Job(
         ReplayParams, replay, "quarantined records again; remove those that now pass"
+    ),
+    "reprocess": Job(
+        ReprocessParams,
+        reprocess,
+        "a dt= range of the lake through a (new) route into a new prefix or table",
+    ),
+    "compact": Job(
+        CompactParams,
+        compact,
+        "merge each closed partition's small objects, atomically for readers",
     ),
 }
 
@@ -64,7 +76,7 @@ def run_job(
     finally:
         pipeline.close()
     snapshot = pipeline.stats.snapshot()
-    result.records = snapshot["records_in"]
+    result.records = result.records or snapshot["records_in"]
     result.written = result.written or snapshot["records_in"] - snapshot["records_quarantined"]
     result.quarantined = result.quarantined or snapshot["records_quarantined"]
     result.seconds = round(time.monotonic() - started, 3)

@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import Field
 
@@ -125,3 +126,91 @@ def test_replay_quarantine_after_a_fix(aws: AwsClients, unique: str, tmp_path: P
     assert len(lake) == 400 and max(lake.values()) == 1
     assert len(harness.db_ids()) == 400
     assert harness.quarantine_rows() == []
+
+
+def test_reprocess_takes_a_date_range_of_the_lake_into_a_new_prefix(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a lake with three days of objects
+    harness = Harness.create(aws, unique, tmp_path)
+    s3, bucket = aws.client("s3"), f"lake-{unique}"
+    for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
+        lines = b"\n".join(reading(i)[1] for i in range(int(day[-2:]) * 10, int(day[-2:]) * 10 + 5))
+        s3.put_object(
+            Bucket=bucket, Key=f"old/readings/dt={day}/hr=00/a.jsonl.gz", Body=gzip.compress(lines)
+        )
+
+    # WHEN the 21st and 22nd are reprocessed
+    result = _run(
+        harness, "reprocess", prefix="old/readings/", start="2026-11-21", end="2026-11-22"
+    )
+
+    # THEN exactly their records went through the route into the lake
+    assert result.ok and result.inputs == 2
+    assert set(harness.lake_ids()) == {f"r{i}" for i in [*range(210, 215), *range(220, 225)]}
+
+
+def _folder_state(aws: AwsClients, bucket: str, folder: str) -> tuple[list[str], list[bytes]]:
+    s3 = aws.client("s3")
+    keys = sorted(
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder).get("Contents", [])
+    )
+    data = [
+        gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+        for k in keys
+        if k.endswith(".gz")
+    ]
+    return keys, sorted(line for blob in data for line in blob.splitlines())
+
+
+def test_compact_merges_small_objects_and_a_crash_midway_is_finished_not_repeated(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a partition of 5 small objects (50 lines)
+    harness = Harness.create(aws, unique, tmp_path)
+    s3, bucket, folder = aws.client("s3"), f"lake-{unique}", "lake/readings/dt=2026-11-20/hr=00"
+    for n in range(5):
+        lines = b"\n".join(reading(i)[1] for i in range(n * 10, n * 10 + 10)) + b"\n"
+        s3.put_object(Bucket=bucket, Key=f"{folder}/s.p.{n}-0.jsonl.gz", Body=gzip.compress(lines))
+    _, before = _folder_state(aws, bucket, folder)
+
+    # WHEN compaction dies after deleting one input, then runs again, then once more
+    original_delete = s3.delete_object
+    calls = {"n": 0}
+
+    def failing_delete(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("killed mid-compaction")
+        return original_delete(**kwargs)
+
+    s3.delete_object = failing_delete
+    with pytest.raises(ConnectionError):
+        _run(harness, "compact", prefix="lake/", older_than_s="0")
+    s3.delete_object = original_delete
+    _run(harness, "compact", prefix="lake/", older_than_s="0")
+    again = _run(harness, "compact", prefix="lake/", older_than_s="0")
+
+    # THEN one compacted object holds the same 50 lines once, and the manifest names it
+    keys, after = _folder_state(aws, bucket, folder)
+    assert after == before and len(after) == 50
+    [output] = [k for k in keys if "compacted-" in k]
+    assert keys == sorted([output, f"{folder}/_sluice_manifest.json"])
+    manifest = orjson.loads(
+        s3.get_object(Bucket=bucket, Key=f"{folder}/_sluice_manifest.json")["Body"].read()
+    )
+    assert manifest == {"live": [output]} and again.inputs == 0
+
+
+def test_compact_leaves_recent_partitions_alone(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    harness = Harness.create(aws, unique, tmp_path)
+    s3, bucket = aws.client("s3"), f"lake-{unique}"
+    for n in range(3):
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"lake/r/dt=2026-11-22/hr=13/{n}.jsonl.gz",
+            Body=gzip.compress(reading(n)[1]),
+        )
+    assert _run(harness, "compact", prefix="lake/", older_than_s="3600").inputs == 0

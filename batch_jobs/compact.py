@@ -1,0 +1,116 @@
+"""compact: merge the small objects of each closed lake partition into one.
+
+Per partition folder, with `_sluice_manifest.json` telling readers which objects are live:
+1. record the intent in the manifest (`pending`: output key and inputs; live: the inputs);
+2. write the merged object, its name derived from its inputs (a rerun writes the same);
+3. make the output the live set (`pending` kept, phase `delete`);
+4. delete the inputs, then drop `pending`.
+A crash anywhere leaves a `pending` entry that the next run finishes first, so the
+output's lines are never merged again with its own inputs. Readers that honour the
+manifest see the old set or the new one; readers that list the folder (Athena) can see
+both for the seconds between steps 2 and 4. Only partitions whose newest object is older
+than `older_than_s` are touched: streaming writers have left them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from batch_jobs.parts import select
+from batch_jobs.runner import BatchPipeline, JobResult
+
+MANIFEST = "_sluice_manifest.json"
+
+
+class CompactParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str
+    prefix: str = Field(min_length=1)
+    min_objects: int = Field(2, ge=2, description="compact folders with at least this many")
+    older_than_s: float = Field(3600.0, ge=0, description="newest object at least this old")
+    gzip_level: int = Field(1, ge=1, le=9)
+
+
+def _folders(s3: Any, bucket: str, prefix: str) -> dict[str, dict[str, float]]:
+    folders: dict[str, dict[str, float]] = defaultdict(dict)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            folder, _, name = obj["Key"].rpartition("/")
+            if name != MANIFEST:
+                folders[folder][obj["Key"]] = obj["LastModified"].timestamp()
+    return folders
+
+
+class Folder:
+    def __init__(self, s3: Any, bucket: str, folder: str, level: int) -> None:
+        self.s3, self.bucket, self.folder, self.level = s3, bucket, folder, level
+        self.manifest_key = f"{folder}/{MANIFEST}"
+
+    def manifest(self) -> dict[str, Any]:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.manifest_key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return {}
+        loaded: dict[str, Any] = orjson.loads(body)
+        return loaded
+
+    def write_manifest(self, live: list[str], pending: dict[str, Any] | None) -> None:
+        body = {"live": sorted(live), **({"pending": pending} if pending else {})}
+        self.s3.put_object(Bucket=self.bucket, Key=self.manifest_key, Body=orjson.dumps(body))
+
+    def merge(self, inputs: list[str]) -> tuple[str, int]:
+        digest = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:16]
+        output = f"{self.folder}/compacted-{digest}.jsonl.gz"
+        lines = b"".join(self._lines(key) for key in inputs)
+        self.s3.put_object(
+            Bucket=self.bucket, Key=output, Body=gzip.compress(lines, self.level, mtime=0)
+        )
+        return output, lines.count(b"\n")
+
+    def _lines(self, key: str) -> bytes:
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        data = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+        return data if data.endswith(b"\n") or not data else data + b"\n"
+
+    def finish(self, pending: dict[str, Any]) -> None:
+        """Steps 3 and 4 of a compaction that wrote its output."""
+        self.write_manifest([pending["output"]], {**pending, "phase": "delete"})
+        for key in pending["inputs"]:
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        self.write_manifest([pending["output"]], None)
+
+
+def compact(
+    job: BatchPipeline, s3: Any, params: CompactParams, part: tuple[int, int], result: JobResult
+) -> None:
+    now = time.time()
+    folders = _folders(s3, params.bucket, params.prefix)
+    for name in select(sorted(folders), *part):
+        folder = Folder(s3, params.bucket, name, params.gzip_level)
+        objects = folders[name]
+        pending = folder.manifest().get("pending")
+        if pending:  # a crashed run: finish it, never merge its output again
+            if pending.get("phase") != "delete" and pending["output"] not in objects:
+                pending["output"], _ = folder.merge(pending["inputs"])
+            folder.finish(pending)
+            result.inputs += 1
+            continue
+        inputs = sorted(objects)
+        if len(inputs) < params.min_objects or now - max(objects.values()) < params.older_than_s:
+            continue
+        digest = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:16]
+        intent = {"output": f"{name}/compacted-{digest}.jsonl.gz", "inputs": inputs}
+        folder.write_manifest(inputs, intent)
+        output, lines = folder.merge(inputs)
+        folder.finish({**intent, "output": output})
+        result.inputs += 1
+        result.records += lines
+        result.written += lines
