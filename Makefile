@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+INFRA_VENV  ?= .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test check lint typecheck format bench chaos clean
+.PHONY: demo test check lint typecheck infra-check format bench chaos clean
 KILLS ?= 50
 
 $(STAMP): pyproject.toml
@@ -22,8 +24,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## check: everything CI checks: lint, format, types, tests
-check: lint typecheck test
+## check: everything CI checks: lint, format, types, infrastructure, tests
+check: lint typecheck infra-check test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,6 +33,19 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# checkov and hadolint live in their own venv: they pin dependencies of their own.
+$(INFRA_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/pip install --quiet '.[infra]'
+	touch $(INFRA_STAMP)
+
+## infra-check: checkov over infra/ and the Dockerfile, hadolint; fails on any new finding
+infra-check: $(INFRA_STAMP)
+	$(INFRA_VENV)/bin/checkov -d infra --skip-download --quiet --compact
+	$(INFRA_VENV)/bin/checkov -f Dockerfile --skip-download --quiet --compact
+	$(INFRA_VENV)/bin/hadolint Dockerfile
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -45,4 +60,4 @@ chaos: $(STAMP)
 	SLUICE_CHAOS_KILLS=$(KILLS) $(BIN)/python -m pytest -q tests/e2e/test_chaos.py -k chaos_loop
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -11,20 +11,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
+from consumer.assembly import assemble
 from consumer.aws import AwsClients
-from consumer.batcher import PartitionBatcher, RouteKeys
+from consumer.batcher import PartitionBatcher
 from consumer.config import PipelineConfig
-from consumer.decode import Decoder
-from consumer.flush import Flusher
-from consumer.pipeline import Item, Pipeline
-from consumer.quarantine import QUARANTINE_ROUTE
+from consumer.pipeline import Item
 from consumer.record import Record
-from consumer.route import Route
-from consumer.routing import Router
-from consumer.sinks.base import BuildContext, Sink, row_check_of
 from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -49,30 +43,9 @@ class BatchPipeline:
     """The consumer's pipeline and sinks, built from the same config, driven by a job."""
 
     def __init__(self, config: PipelineConfig, aws: AwsClients, base_dir: Path) -> None:
-        ctx = BuildContext(aws=aws, base_dir=base_dir)
-        self.routes = [Route(r, i) for i, r in enumerate(config.routes)]
-        self.sinks: dict[str, Sink] = {n: c.build(n, ctx) for n, c in config.sinks.items()}
-        quarantine = config.quarantine.build("quarantine", ctx)
-        by_route: dict[str, list[Sink]] = {
-            r.name: [self.sinks[n] for n in r.config.sinks] for r in self.routes
-        }
-        by_route[QUARANTINE_ROUTE] = [quarantine]
-        self.sinks["quarantine"] = quarantine
-        checks = {
-            name: [c for s in sinks if (c := row_check_of(s))] for name, sinks in by_route.items()
-        }
-        router = Router(self.routes, config.router.type_field)
-        self.pipeline = Pipeline(Decoder(config.decode), self.routes, router, checks)
-        self.flusher = Flusher(by_route, config.retry)
-        self.new_batcher = partial(
-            PartitionBatcher,
-            default_limits=config.buffer,
-            route_limits={r.name: r.config.buffer for r in self.routes if r.config.buffer},
-            route_keys={
-                r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types)
-                for r in self.routes
-            },
-        )
+        self.parts = assemble(config, aws, base_dir)
+        self.pipeline = self.parts.pipeline
+        self.flusher = self.parts.flusher
         self.stats = Stats()
 
     def feed(
@@ -80,7 +53,7 @@ class BatchPipeline:
     ) -> None:
         """Run the records of one input through the pipeline and flush them. A record may
         come with its outcome already decided (items, quarantined), as a replay does."""
-        batcher = self.new_batcher(source, partition)
+        batcher = self.parts.batcher(source, partition)
         for record, outcome in records:
             items, quarantined = outcome or self.pipeline.process(record)
             batcher.add(record.position, items, quarantined, record.arrival_time)
@@ -95,9 +68,7 @@ class BatchPipeline:
         self.stats.add_cut(cut)
 
     def close(self) -> None:
-        self.flusher.close()
-        for sink in self.sinks.values():
-            sink.close()
+        self.parts.close()
 
 
 def timed(result: JobResult, started: float) -> JobResult:

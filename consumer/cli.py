@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     batch_arguments(commands.add_parser("batch", help="one-off jobs on the same pipeline"))
 
+    from consumer.cost import configure_parser as cost_arguments
+
+    cost_arguments(commands.add_parser("cost", help="estimate the monthly AWS cost of a load"))
+
     health = commands.add_parser("health", help="exit 0 when the health endpoint answers 200")
     health.add_argument("--url", default="http://127.0.0.1:8080/healthz")
 
@@ -159,6 +163,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    from consumer.cost import from_args, render
+
+    sys.stdout.write(render(from_args(args)) + "\n")
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from batch_jobs.cli import run
 
@@ -259,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dlq": cmd_dlq,
         "health": cmd_health,
         "batch": cmd_batch,
+        "cost": cmd_cost,
         "jobs": cmd_jobs,
     }
     try:

@@ -76,7 +76,9 @@ class Shape:
     buffer_max_age_s: float = 5.0
     compression_ratio: float = 0.25  # gzip'd JSON Lines bytes / record bytes
     custom_metrics: int = 20  # distinct metric name and dimension sets (EMF)
-    alarm_metrics: int = 14  # metrics across the alarms of infra/monitoring/alarms.json
+    alarm_metrics: int = (
+        9  # metrics in the alarms of infra/monitoring/alarms.json (8 kinesis, 9 sqs)
+    )
     log_bytes_per_flush: int = 2000  # EMF records and log lines per flush
     interface_endpoints: int = 11  # infra/terraform/modules/vpc_endpoints default
     availability_zones: int = 2

@@ -9,24 +9,19 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from consumer.assembly import assemble
 from consumer.aws import AwsClients
 from consumer.backlog import BacklogPublisher
-from consumer.batcher import PartitionBatcher, RouteKeys
 from consumer.config import PipelineConfig
-from consumer.decode import Decoder
 from consumer.flush import Flusher
 from consumer.health import HealthServer, HealthState
 from consumer.hooks import Hook, Hooks
 from consumer.metrics import EmfMetrics
-from consumer.pipeline import Pipeline
 from consumer.protection import ScaleInProtection
-from consumer.quarantine import QUARANTINE_ROUTE
-from consumer.route import Route
-from consumer.routing import Router
-from consumer.sinks.base import BuildContext, Sink, row_check_of
+from consumer.sinks.base import Sink
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
 from consumer.sources.kinesis.config import KinesisSourceConfig
-from consumer.sources.kinesis.reader import BatcherFactory, KinesisReader
+from consumer.sources.kinesis.reader import KinesisReader
 from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.messages import ObjectReader
 from consumer.sources.sqs.queues import queue_url
@@ -88,32 +83,10 @@ class Service:
 
 
 def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Service:
-    ctx = BuildContext(aws=aws, base_dir=base_dir)
-    routes = [Route(route_config, index) for index, route_config in enumerate(config.routes)]
-    sinks: dict[str, Sink] = {name: cfg.build(name, ctx) for name, cfg in config.sinks.items()}
-    quarantine = config.quarantine.build("quarantine", ctx)
-    sinks_by_route: dict[str, list[Sink]] = {
-        route.name: [sinks[name] for name in route.config.sinks] for route in routes
-    }
-    sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
-    row_checks = {
-        route: [check for sink in route_sinks if (check := row_check_of(sink)) is not None]
-        for route, route_sinks in sinks_by_route.items()
-    }
-    router = Router(routes, config.router.type_field)
-    pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks)
     source = config.source
-    new_batcher: BatcherFactory = partial(
-        PartitionBatcher,
-        source.stream if isinstance(source, KinesisSourceConfig) else source.queue,
-        default_limits=config.buffer,
-        route_limits={r.name: r.config.buffer for r in routes if r.config.buffer},
-        route_keys={
-            r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
-        },
-    )
+    name = source.stream if isinstance(source, KinesisSourceConfig) else source.queue
+    parts = assemble(config, aws, base_dir)
     stats, stop = Stats(), threading.Event()
-    flusher = Flusher(sinks_by_route, config.retry)
     health, protection = HealthState(config.health), ScaleInProtection(config.protection)
     hook_list: list[Hook] = [health, protection]
     if config.metrics.sink != "off":
@@ -123,9 +96,17 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
     backlog = None
     if isinstance(source, SqsSourceConfig):
         objects = ObjectReader(aws.client("s3"), config.decode, source.max_object_bytes)
-        batcher = new_batcher(source.queue.rstrip("/").rsplit("/", 1)[-1])
+        batcher = parts.batcher(name, source.queue.rstrip("/").rsplit("/", 1)[-1])
         reader = SqsReader(
-            source, aws.client("sqs"), objects, pipeline, flusher, batcher, stats, stop, hooks=hooks
+            source,
+            aws.client("sqs"),
+            objects,
+            parts.pipeline,
+            parts.flusher,
+            batcher,
+            stats,
+            stop,
+            hooks=hooks,
         )
         if config.backlog.enabled:
             url = queue_url(aws.client("sqs"), config.backlog.queue or source.queue)
@@ -141,12 +122,13 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
             source,
             aws.client("kinesis"),
             checkpoints,
-            pipeline,
-            flusher,
-            new_batcher,
+            parts.pipeline,
+            parts.flusher,
+            partial(parts.batcher, name),
             stats,
             stop,
             hooks=hooks,
         )
-    all_sinks = {**sinks, "quarantine": quarantine}
-    return Service(config, reader, flusher, all_sinks, stats, stop, health, protection, backlog)
+    return Service(
+        config, reader, parts.flusher, parts.sinks, stats, stop, health, protection, backlog
+    )

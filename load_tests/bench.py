@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,85 +20,85 @@ from load_tests import bench_core, bench_postgres, bench_reference, bench_sqs
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _core() -> list[dict[str, Any]]:
-    rows = bench_core.run()
-    baseline = rows[2][1]
-    print(f"pipeline core, clickstream records, median of {bench_core.REPEATS}, one process")
-    print(f"{'benchmark':<66} {'us/rec':>8} {'rec/s':>10} {'x baseline':>10}")
-    for name, us in rows:
-        print(f"{name:<66} {us:>8.2f} {1e6 / us:>10.0f} {us / baseline:>10.2f}")
-    return [
-        {
-            "group": "core",
-            "name": name,
-            "us_per_record": us,
-            "records_per_s": 1e6 / us,
-            "ratio_to_baseline": us / baseline,
-        }
-        for name, us in rows
-    ]
-
-
-def _reference() -> list[dict[str, Any]]:
-    rows = bench_reference.run()
-    baseline = rows[0][1]
-    print(
-        f"\nreference event (~1.2 KB), {bench_reference.COUNT} records, gzip level "
-        f"{bench_reference.LEVEL}, median of {bench_reference.REPEATS}, one process"
-    )
-    print(f"{'benchmark':<66} {'us/rec':>8} {'rec/s':>10} {'of ceiling':>10}")
-    for name, us in rows:
-        print(f"{name:<66} {us:>8.2f} {1e6 / us:>10.0f} {baseline / us:>10.2f}")
-    return [
-        {
-            "group": "reference",
-            "name": name,
-            "us_per_record": us,
-            "records_per_s": 1e6 / us,
-            "share_of_ceiling": baseline / us,
-        }
-        for name, us in rows
-    ]
-
-
-def _postgres() -> list[dict[str, Any]]:
-    rows = bench_postgres.run()
+def _group(
+    group: str,
+    title: str,
+    rows: list[tuple[str, float]],
+    unit: str,
+    baseline_at: int,
+    ratio: Callable[[float, float], float],
+    ratio_name: str,
+) -> list[dict[str, Any]]:
+    """Print one table; `ratio(value, baseline)` is how the group reads against baseline."""
     if not rows:
         return []
-    baseline = rows[0][1]
-    print(
-        f"\npostgres sink, {bench_postgres.ROWS} rows inserted then updated, "
-        f"batches of {bench_postgres.BATCH}"
-    )
-    print(f"{'benchmark':<66} {'rows/s':>10} {'x baseline':>10}")
-    for name, rate in rows:
-        print(f"{name:<66} {rate:>10.0f} {rate / baseline:>10.2f}")
+    baseline = rows[baseline_at][1]
+    per_second = unit == "us/rec"
+    print(f"\n{title}")
+    print(f"{'benchmark':<66} {unit:>8} {'per s':>10} {ratio_name:>10}")
+    for name, value in rows:
+        rate = 1e6 / value if per_second else value
+        print(f"{name:<66} {value:>8.2f} {rate:>10.0f} {ratio(value, baseline):>10.2f}")
     return [
         {
-            "group": "postgres",
+            "group": group,
             "name": name,
-            "rows_per_s": rate,
-            "ratio_to_baseline": rate / baseline,
+            unit: value,
+            "per_s": 1e6 / value if per_second else value,
+            ratio_name: ratio(value, baseline),
         }
-        for name, rate in rows
+        for name, value in rows
     ]
 
 
-def _sqs() -> list[dict[str, Any]]:
-    rows = bench_sqs.run()
-    baseline = rows[0][1]
-    print(f"\nsqs on the embedded emulator, {bench_sqs.MESSAGES} messages, one process")
-    print(f"{'benchmark':<66} {'msg/s':>10} {'x baseline':>10}")
-    for name, rate in rows:
-        print(f"{name:<66} {rate:>10.0f} {rate / baseline:>10.2f}")
-    return [
-        {"group": "sqs", "name": name, "messages_per_s": rate, "ratio_to_baseline": rate / baseline}
-        for name, rate in rows
-    ]
+def _times(value: float, base: float) -> float:
+    """Times the baseline (a time: higher is slower; a rate: higher is faster)."""
+    return value / base
+
+
+def _share(value: float, base: float) -> float:
+    """Share of the ceiling a time reaches (1.0: as fast as the ceiling)."""
+    return base / value
 
 
 def main() -> int:
-    results = _core() + _reference() + _postgres() + _sqs()
+    results = _group(
+        "core",
+        "pipeline core, clickstream events, median of 5, one process",
+        bench_core.run(),
+        "us/rec",
+        2,
+        _times,
+        "x baseline",
+    )
+    results += _group(
+        "reference",
+        f"reference event (~1.2 KB), gzip level {bench_reference.LEVEL}, median of 5, one process",
+        bench_reference.run(),
+        "us/rec",
+        0,
+        _share,
+        "of ceiling",
+    )
+    results += _group(
+        "postgres",
+        f"postgres sink, {bench_postgres.ROWS} rows inserted then "
+        f"updated, batches of {bench_postgres.BATCH}",
+        bench_postgres.run(),
+        "rows/s",
+        0,
+        _times,
+        "x baseline",
+    )
+    results += _group(
+        "sqs",
+        f"sqs on the embedded emulator, {bench_sqs.MESSAGES} messages",
+        bench_sqs.run(),
+        "msg/s",
+        0,
+        _times,
+        "x baseline",
+    )
     machine = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -108,7 +109,7 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     document = {"machine": machine, "results": results}
     (out / "bench.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    print(f"results: {out / 'bench.json'}")
+    print(f"\nresults: {out / 'bench.json'}")
     return 0
 
 

@@ -19,8 +19,8 @@ COMPOSE = ROOT / "docker-compose.localstack.yml"
 def _instructions() -> list[tuple[str, str]]:
     text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
     found = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             keyword, _, rest = line.partition(" ")
             found.append((keyword.upper(), rest.strip()))
@@ -120,3 +120,20 @@ def test_terraform_default_commands_parse() -> None:
         (EXAMPLE, "batch_command"),
     ):
         _parses(load_dir(folder).variables[variable]["default"])
+
+
+def test_documented_batch_commands_parse() -> None:
+    """docs/deployment.md and the batch module's description name these overrides."""
+    _parses(
+        [
+            "batch",
+            "run",
+            "replay-quarantine",
+            "--config",
+            "/app/pipeline.toml",
+            "--param",
+            "bucket=b",
+        ]
+    )
+    _parses(["batch", "run", "backfill", "--config", "/app/pipeline.toml", "--param", "bucket=b"])
+    _parses(["health", "--url", "http://127.0.0.1:8080/healthz"])

@@ -22,7 +22,7 @@ def _env(names: list[str]) -> dict[str, str]:
 
 def test_kinesis_overrides_fit_pipeline_toml() -> None:
     example = load_dir(EXAMPLE).locals
-    kinesis, _, _ = example["source_environment"].partition(":")
+    kinesis, _, _ = example["source_environment"].partition("} : {")
     names = _override_names(kinesis) + list(example["sink_environment"])
     config = load_config(PIPELINES / "pipeline.toml", env=_env(names))
     assert config.source.type == "kinesis"
@@ -31,7 +31,7 @@ def test_kinesis_overrides_fit_pipeline_toml() -> None:
 
 def test_sqs_overrides_fit_pipeline_sqs_toml() -> None:
     example = load_dir(EXAMPLE).locals
-    _, _, sqs = example["source_environment"].partition(":")
+    _, _, sqs = example["source_environment"].partition("} : {")
     names = _override_names(sqs) + list(example["sink_environment"])
     config = load_config(Path(PIPELINES / "pipeline-sqs.toml"), env=_env(names))
     assert config.source.type == "sqs"

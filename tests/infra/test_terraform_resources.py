@@ -81,8 +81,11 @@ def test_backlog_per_task_policy_is_metric_math_over_queue_and_tasks() -> None:
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
     )
-    assert (tasks["namespace"], tasks["metric_name"]) == ("ECS/ContainerInsights", "RunningTaskCount")
-    assert "var.source_type == \"sqs\"" in policy["count"]
+    assert (tasks["namespace"], tasks["metric_name"]) == (
+        "ECS/ContainerInsights",
+        "RunningTaskCount",
+    )
+    assert 'var.source_type == "sqs"' in policy["count"]
 
 
 def test_cpu_policy_and_task_caps() -> None:
@@ -122,7 +125,7 @@ def test_task_definition_is_non_root_with_a_read_only_root() -> None:
     assert container["logConfiguration"]["logDriver"] == "awslogs"
     assert "valueFrom" in container["secrets"]
     # /tmp, the only writable path, is the scratch volume
-    assert "containerPath = \"/tmp\"" in folder.locals["mount_points"]
+    assert 'containerPath = "/tmp"' in folder.locals["mount_points"]
     definition = folder.resources[("aws_ecs_task_definition", "this")]
     assert definition["volume"][0]["name"] == "scratch"
     assert definition["requires_compatibilities"] == ["FARGATE"]

@@ -21,6 +21,7 @@ import pytest
 from consumer.aws import AwsClients
 from consumer.backlog import BacklogConfig, BacklogPublisher
 from consumer.emulator import provision
+from tests.configfile import write_toml
 from tests.integration.sqs_harness import SqsHarness, body, make_sqs_config
 
 pytestmark = pytest.mark.integration
@@ -130,11 +131,12 @@ def test_sigterm_mid_batch_flushes_acks_and_releases_protection(
     # GIVEN `sluice run` on an SQS queue of 30 messages, buffers that would hold them a
     # minute, and a fake ECS agent
     config = make_sqs_config(unique, tmp_path / "it.db", wait_time_s=0)
-    raw = config.model_dump(mode="json", by_alias=True)
-    raw["buffer"] |= {"max_age_s": 60.0}
-    raw["protection"] = {"idle_release_s": 0.2, "check_interval_s": 0.2}
-    path = tmp_path / "pipeline.json.toml"
-    path.write_text(_to_toml(raw))
+    path = write_toml(
+        config,
+        tmp_path / "pipeline.toml",
+        buffer={"max_age_s": 60.0},
+        protection={"idle_release_s": 0.2, "check_interval_s": 0.2},
+    )
     provision(config, aws)
     harness = SqsHarness(config, aws, tmp_path)
     harness.send([body(i) for i in range(30)])
@@ -179,21 +181,3 @@ def test_sigterm_mid_batch_flushes_acks_and_releases_protection(
     assert stdout == ""  # logs on stderr; EMF to the configured file
     emf = [orjson.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert sum(e.get("RecordsIn", 0) for e in emf) == 30
-
-
-def _to_toml(raw: dict[str, Any]) -> str:
-    """TOML accepts JSON-like inline tables: enough for a generated config."""
-    lines = []
-    for key, value in raw.items():
-        if value is not None:
-            lines.append(f"{key} = {_inline(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _inline(value: Any) -> str:
-    if isinstance(value, dict):
-        items = ", ".join(f"{k} = {_inline(v)}" for k, v in value.items() if v is not None)
-        return "{ " + items + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_inline(v) for v in value) + "]"
-    return orjson.dumps(value).decode()

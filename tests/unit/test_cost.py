@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,10 @@ def test_cli_arguments_build_the_same_estimate() -> None:
     )
     result = from_args(args)
     assert result == estimate(2000, 700, 27_000, Shape(source="sqs", routes=2))
+
+
+def test_docs_show_the_current_output() -> None:
+    """docs/cost.md quotes `sluice cost --records-per-s 1000 --record-bytes 800`."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text(encoding="utf-8")
+    table = render(estimate(1000, 800, 27_000)).split("\nassumptions:")[0]
+    assert table in doc

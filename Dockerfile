@@ -1,0 +1,82 @@
+# syntax=docker/dockerfile:1.7
+#
+# The sluice image: the `sluice` command and one pipeline (its TOML file and the modules
+# it names) in /app. Build, run and deploy: docs/deployment.md.
+#
+#   docker build -t sluice .                                   # the clickstream example
+#   docker build --build-arg PIPELINE_DIR=pipelines/orders .   # your pipeline folder
+#   docker build --build-arg WITH_KCL=true .                   # + Java and pinned KCL jars
+#
+# The entrypoint is `sluice` itself, so every subcommand runs as the container's command:
+# `run --config FILE` (the default), `batch run JOB --config FILE`, `jobs`, `health`,
+# `validate`, `dlq inspect|redrive`, `demo`. `sluice consume` and `sluice kcl run` (the KCL
+# MultiLangDaemon path, issue 5) are not built yet; they will need no image change beyond
+# WITH_KCL=true for the latter.
+
+ARG WITH_KCL=false
+
+# ---------------------------------------------------------------------------- build
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+RUN python -m venv /opt/sluice
+COPY pyproject.toml README.md ./
+COPY consumer ./consumer
+COPY batch_jobs ./batch_jobs
+# Installs sluice and its dependencies (ranges from pyproject.toml) into the venv and
+# compiles the bytecode now: the runtime filesystem is read-only.
+RUN /opt/sluice/bin/pip install --no-cache-dir /src \
+    && /opt/sluice/bin/python -m compileall -q /opt/sluice
+
+# ------------------------------------------- build, KCL path (future work, issue 5)
+# amazon-kclpy pins the KCL MultiLangDaemon jars: its pom.xml lists their exact versions
+# and its install step downloads them from Maven Central into amazon_kclpy/jars.
+FROM build AS build-kcl
+ARG AMAZON_KCLPY_VERSION=3.2.0
+RUN /opt/sluice/bin/pip install --no-cache-dir "amazon-kclpy==${AMAZON_KCLPY_VERSION}" \
+    && /opt/sluice/bin/python -m compileall -q /opt/sluice
+
+# ------------------------------------------------------------------------- runtime
+FROM python:3.11-slim-bookworm AS base
+RUN groupadd --system --gid 10001 sluice \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin sluice
+ENV PATH=/opt/sluice/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TMPDIR=/tmp
+WORKDIR /app
+
+FROM base AS runtime-false
+COPY --from=build /opt/sluice /opt/sluice
+
+# The KCL MultiLangDaemon is Java: a headless JRE only in this variant.
+FROM base AS runtime-true
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build-kcl /opt/sluice /opt/sluice
+
+# runtime-false or runtime-true, a stage of this file, not an image tag.
+#checkov:skip=CKV_DOCKER_7:the last FROM names a stage of this file (runtime-false/true); both base stages use python:3.11-slim-bookworm
+# hadolint ignore=DL3006
+FROM runtime-${WITH_KCL} AS runtime
+# The pipeline: pipeline.toml and the schema/transform modules it names. load_config
+# makes the file's folder importable, so the modules sit beside it in /app. Owned by
+# root and read-only to the sluice user.
+ARG PIPELINE_DIR=examples/clickstream
+COPY ${PIPELINE_DIR}/ /app/
+
+# uid 10001, never root. Writable paths come from the runtime: a scratch volume or tmpfs
+# at /tmp (ECS task definition, Kubernetes emptyDir, compose tmpfs).
+USER 10001:10001
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import consumer"]
+
+# Exec form: sluice is the process that receives SIGTERM (it flushes, acks and exits 0).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["sluice"]
+CMD ["run", "--config", "/app/pipeline.toml"]

@@ -1,0 +1,278 @@
+# An example sluice deployment: one consumer service reading a Kinesis stream (or an SQS
+# queue) into an S3 data lake, its batch task, monitoring, and everything they need.
+# docs/deployment.md walks through it from zero to a running service.
+
+data "aws_region" "current" {}
+
+locals {
+  kinesis = var.source_type == "kinesis"
+  sqs     = var.source_type == "sqs"
+
+  kcl_application_name = var.kinesis_driver == "kcl" || var.create_kcl_tables ? "${var.name}-kcl" : null
+
+  # Secrets Manager references may end in :json-key:version-stage:version-id; IAM wants
+  # the secret's ARN (the first seven fields).
+  secret_values      = values(var.secrets)
+  secret_arns        = distinct([for v in local.secret_values : join(":", slice(split(":", v), 0, 7)) if startswith(v, "arn:aws:secretsmanager:")])
+  ssm_parameter_arns = distinct([for v in local.secret_values : v if startswith(v, "arn:aws:ssm:")])
+
+  # Overrides of the pipeline file baked into the image (SLUICE__<FIELD>__<FIELD>), so the
+  # same image runs against the resources created here. The source's fields:
+  source_environment = local.kinesis ? {
+    SLUICE__SOURCE__STREAM           = module.stream[0].name
+    SLUICE__SOURCE__CHECKPOINT_TABLE = module.tables.checkpoint_table_name
+    } : {
+    SLUICE__SOURCE__QUEUE                = module.queue[0].queue_name
+    SLUICE__SOURCE__DLQ                  = module.queue[0].dlq_name
+    SLUICE__SOURCE__VISIBILITY_TIMEOUT_S = tostring(var.sqs_visibility_timeout_s)
+  }
+
+  # The sinks of the example pipeline (examples/clickstream): the S3 sink `lake`, the
+  # quarantine and the SQLite sink `db`, which on Fargate can only live on the scratch
+  # volume: a demo, not a database. Replace with your pipeline's sink names.
+  sink_environment = {
+    SLUICE__SINKS__LAKE__BUCKET = module.bucket.name
+    SLUICE__QUARANTINE__BUCKET  = module.bucket.name
+    SLUICE__SINKS__DB__PATH     = "/tmp/sluice.db"
+  }
+
+  environment = merge(local.source_environment, local.sink_environment, var.extra_environment)
+}
+
+module "kms" {
+  source = "../../modules/kms"
+
+  name = var.name
+}
+
+module "stream" {
+  source = "../../modules/kinesis_stream"
+  count  = local.kinesis ? 1 : 0
+
+  name                           = "${var.name}-events"
+  shard_count                    = var.kinesis_shard_count
+  retention_hours                = var.kinesis_retention_hours
+  kms_key_arn                    = module.kms.key_arn
+  enhanced_fan_out_consumer_name = var.kinesis_driver == "kcl" ? local.kcl_application_name : null
+}
+
+module "queue" {
+  source = "../../modules/sqs_queue"
+  count  = local.sqs ? 1 : 0
+
+  name                 = "${var.name}-events"
+  fifo                 = var.sqs_fifo
+  visibility_timeout_s = var.sqs_visibility_timeout_s
+  max_receive_count    = var.sqs_max_receive_count
+  kms_key_arn          = module.kms.key_arn
+}
+
+module "bucket" {
+  source = "../../modules/s3_bucket"
+
+  name                       = var.bucket_name
+  kms_key_arn                = module.kms.key_arn
+  quarantine_prefix          = var.quarantine_prefix
+  quarantine_expiration_days = var.quarantine_expiration_days
+  access_log_bucket          = var.access_log_bucket
+}
+
+module "tables" {
+  source = "../../modules/dynamodb_tables"
+
+  checkpoint_table_name = "${var.name}-checkpoints"
+  job_table_name        = "${var.name}-jobs"
+  kcl_application_name  = local.kcl_application_name
+  kms_key_arn           = module.kms.key_arn
+  deletion_protection   = var.deletion_protection
+}
+
+module "ecr" {
+  source = "../../modules/ecr"
+
+  name        = var.name
+  kms_key_arn = module.kms.key_arn
+}
+
+module "cluster" {
+  source = "../../modules/ecs_cluster"
+
+  name                = var.name
+  enable_fargate_spot = var.fargate_spot_weight > 0
+  log_retention_days  = var.log_retention_days
+  kms_key_arn         = module.kms.key_arn
+}
+
+# The tasks' security group: no inbound; outbound HTTPS to AWS APIs (through the VPC
+# endpoints, or a NAT gateway), and to the database ports listed.
+resource "aws_security_group" "tasks" {
+  #checkov:skip=CKV2_AWS_5:attached to the ECS service, the batch schedule and the endpoints through module inputs, which checkov's graph does not follow
+  name        = "${var.name}-tasks"
+  description = "sluice tasks: no inbound traffic"
+  vpc_id      = var.vpc_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.tasks.id
+  description       = "HTTPS to AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "database" {
+  for_each          = { for rule in var.database_egress : "${rule.cidr}:${rule.port}" => rule }
+  security_group_id = aws_security_group.tasks.id
+  description       = "database sink"
+  ip_protocol       = "tcp"
+  from_port         = each.value.port
+  to_port           = each.value.port
+  cidr_ipv4         = each.value.cidr
+}
+
+resource "aws_vpc_security_group_egress_rule" "nfs" {
+  count                        = var.enable_efs ? 1 : 0
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "NFS to EFS"
+  ip_protocol                  = "tcp"
+  from_port                    = 2049
+  to_port                      = 2049
+  referenced_security_group_id = module.efs[0].security_group_id
+}
+
+module "endpoints" {
+  source = "../../modules/vpc_endpoints"
+  count  = var.create_vpc_endpoints ? 1 : 0
+
+  name                      = var.name
+  vpc_id                    = var.vpc_id
+  subnet_ids                = var.private_subnet_ids
+  route_table_ids           = var.route_table_ids
+  client_security_group_ids = [aws_security_group.tasks.id]
+}
+
+module "efs" {
+  source = "../../modules/efs"
+  count  = var.enable_efs ? 1 : 0
+
+  name                      = var.name
+  vpc_id                    = var.vpc_id
+  subnet_ids                = var.private_subnet_ids
+  client_security_group_ids = [aws_security_group.tasks.id]
+  client_role_arns          = [module.iam.task_role_arn]
+  kms_key_arn               = module.kms.key_arn
+}
+
+module "iam" {
+  source = "../../modules/iam"
+
+  name = var.name
+  kinesis = local.kinesis ? {
+    stream_arn           = module.stream[0].arn
+    consumer_arn_pattern = module.stream[0].consumer_arn_pattern
+  } : null
+  sqs_queue_arns = local.sqs ? [module.queue[0].queue_arn, module.queue[0].dlq_arn] : []
+  dynamodb_table_arns = concat(
+    [module.tables.checkpoint_table_arn, module.tables.job_table_arn],
+    module.tables.kcl_table_arns,
+    var.dynamodb_sink_table_arns,
+  )
+  s3_bucket_arn          = module.bucket.arn
+  s3_read_bucket_arns    = var.s3_event_bucket_arns
+  kms_key_arn            = module.kms.key_arn
+  metric_namespaces      = compact(["sluice", local.kcl_application_name])
+  ecs_cluster_name       = module.cluster.name
+  publish_backlog_metric = var.publish_backlog_metric
+  efs_file_system_arn    = var.enable_efs ? module.efs[0].file_system_arn : null
+  ecr_repository_arn     = module.ecr.arn
+  log_group_arn          = module.cluster.log_group_arn
+  secret_arns            = local.secret_arns
+  ssm_parameter_arns     = local.ssm_parameter_arns
+  secret_kms_key_arns    = var.secret_kms_key_arns
+}
+
+locals {
+  efs_volume = var.enable_efs ? {
+    file_system_id  = module.efs[0].file_system_id
+    access_point_id = module.efs[0].access_point_id
+    container_path  = "/shared"
+    read_only       = false
+  } : null
+}
+
+module "consumer" {
+  source = "../../modules/consumer_service"
+
+  name                    = "${var.name}-consumer"
+  cluster_arn             = module.cluster.arn
+  cluster_name            = module.cluster.name
+  source_type             = var.source_type
+  kinesis_driver          = var.kinesis_driver
+  kinesis_shard_count     = var.kinesis_shard_count
+  sqs_queue_name          = local.sqs ? module.queue[0].queue_name : ""
+  image                   = module.ecr.repository_url
+  image_digest            = var.image_digest
+  command                 = var.consumer_command
+  cpu                     = var.consumer_cpu
+  memory                  = var.consumer_memory
+  cpu_architecture        = var.cpu_architecture
+  environment             = local.environment
+  secrets                 = var.secrets
+  health_check_command    = var.health_check_command
+  stop_timeout_s          = var.stop_timeout_s
+  efs                     = local.efs_volume
+  task_role_arn           = module.iam.task_role_arn
+  execution_role_arn      = module.iam.execution_role_arn
+  region                  = data.aws_region.current.name
+  log_group_name          = module.cluster.log_group_name
+  subnet_ids              = var.private_subnet_ids
+  security_group_ids      = [aws_security_group.tasks.id]
+  min_tasks               = var.min_tasks
+  max_tasks               = var.max_tasks
+  backlog_per_task_target = var.backlog_per_task_target
+  cpu_target_percent      = var.cpu_target_percent
+  fargate_spot_weight     = var.fargate_spot_weight
+}
+
+module "batch" {
+  source = "../../modules/batch_job"
+
+  name                = "${var.name}-batch"
+  cluster_arn         = module.cluster.arn
+  image               = module.ecr.repository_url
+  image_digest        = var.image_digest
+  command             = var.batch_command
+  cpu                 = var.batch_cpu
+  memory              = var.batch_memory
+  cpu_architecture    = var.cpu_architecture
+  environment         = local.environment
+  secrets             = var.secrets
+  stop_timeout_s      = var.stop_timeout_s
+  efs                 = local.efs_volume
+  task_role_arn       = module.iam.task_role_arn
+  execution_role_arn  = module.iam.execution_role_arn
+  region              = data.aws_region.current.name
+  log_group_name      = module.cluster.log_group_name
+  subnet_ids          = var.private_subnet_ids
+  security_group_ids  = [aws_security_group.tasks.id]
+  schedule_expression = var.batch_schedule_expression
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name             = var.name
+  region           = data.aws_region.current.name
+  source_type      = var.source_type
+  service_name     = var.pipeline_name
+  stream_name      = local.kinesis ? module.stream[0].name : ""
+  queue_name       = local.sqs ? module.queue[0].queue_name : ""
+  dlq_name         = local.sqs ? module.queue[0].dlq_name : ""
+  cluster_name     = module.cluster.name
+  ecs_service_name = module.consumer.service_name
+  alarm_thresholds = var.alarm_thresholds
+  disabled_alarms  = var.disabled_alarms
+  alarm_emails     = var.alarm_emails
+  kms_key_arn      = module.kms.key_arn
+}

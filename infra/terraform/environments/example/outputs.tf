@@ -1,0 +1,74 @@
+output "ecr_repository_url" {
+  description = "Push the sluice image here, then set image_digest to its digest."
+  value       = module.ecr.repository_url
+}
+
+output "cluster_name" {
+  description = "ECS cluster of the tasks."
+  value       = module.cluster.name
+}
+
+output "consumer_service_name" {
+  description = "ECS service of the consumer."
+  value       = module.consumer.service_name
+}
+
+output "consumer_task_range" {
+  description = "Fewest and most consumer tasks after the source rules."
+  value       = { min = module.consumer.min_tasks, max = module.consumer.max_tasks }
+}
+
+output "batch_task_definition_arn" {
+  description = "Batch task definition, for aws ecs run-task."
+  value       = module.batch.task_definition_arn
+}
+
+output "stream_name" {
+  description = "Kinesis stream to produce to (null for sqs)."
+  value       = local.kinesis ? module.stream[0].name : null
+}
+
+output "queue_url" {
+  description = "SQS queue to send to (null for kinesis)."
+  value       = local.sqs ? module.queue[0].queue_url : null
+}
+
+output "dlq_name" {
+  description = "Dead-letter queue, for sluice dlq inspect/redrive (null for kinesis)."
+  value       = local.sqs ? module.queue[0].dlq_name : null
+}
+
+output "bucket_name" {
+  description = "Data lake bucket."
+  value       = module.bucket.name
+}
+
+output "checkpoint_table_name" {
+  description = "DynamoDB checkpoint table."
+  value       = module.tables.checkpoint_table_name
+}
+
+output "job_table_name" {
+  description = "DynamoDB job idempotency table (sluice jobs --ledger-table)."
+  value       = module.tables.job_table_name
+}
+
+output "log_group_name" {
+  description = "Log group of the tasks."
+  value       = module.cluster.log_group_name
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard."
+  value       = module.monitoring.dashboard_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the alarms."
+  value       = module.monitoring.sns_topic_arn
+}
+
+output "task_role_arn" {
+  description = "Role sluice's code runs with."
+  value       = module.iam.task_role_arn
+}

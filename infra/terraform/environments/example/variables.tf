@@ -1,0 +1,322 @@
+variable "name" {
+  description = "Name prefix of every resource of this deployment."
+  type        = string
+  default     = "sluice-example"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
+    error_message = "name must be 3 to 31 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "tags" {
+  description = "Tags added to every resource (beside application and deployment)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "pipeline_name" {
+  description = "`name` in the image's pipeline file: the `service` metric dimension and part of every checkpoint key. The default matches examples/clickstream/pipeline.toml."
+  type        = string
+  default     = "sluice-demo"
+}
+
+# ------------------------------------------------------------------------------ network
+
+variable "vpc_id" {
+  description = "VPC the tasks run in."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets of the tasks (no public IPs are assigned)."
+  type        = list(string)
+}
+
+variable "route_table_ids" {
+  description = "Route tables of the private subnets (S3 and DynamoDB gateway endpoints)."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_vpc_endpoints" {
+  description = "Create VPC endpoints for every AWS API the tasks call (needed without a NAT gateway)."
+  type        = bool
+  default     = true
+}
+
+variable "database_egress" {
+  description = "Database sinks the tasks may reach: CIDR and TCP port each (e.g. PostgreSQL on 5432)."
+  type = list(object({
+    cidr = string
+    port = number
+  }))
+  default = []
+}
+
+# ------------------------------------------------------------------------------- source
+
+variable "source_type" {
+  description = "kinesis or sqs; must match source.type in the image's pipeline file."
+  type        = string
+  default     = "kinesis"
+
+  validation {
+    condition     = contains(["kinesis", "sqs"], var.source_type)
+    error_message = "source_type must be kinesis or sqs."
+  }
+}
+
+variable "kinesis_driver" {
+  description = "polling (sluice's built-in reader: one task reads every shard) or kcl (one task per shard at most; the KCL path is not built yet)."
+  type        = string
+  default     = "polling"
+
+  validation {
+    condition     = contains(["polling", "kcl"], var.kinesis_driver)
+    error_message = "kinesis_driver must be polling or kcl."
+  }
+}
+
+variable "kinesis_shard_count" {
+  description = "Shards of the stream (1 MB/s or 1,000 records/s in each); `sluice cost` estimates it."
+  type        = number
+  default     = 2
+}
+
+variable "kinesis_retention_hours" {
+  description = "Hours the stream keeps records: the longest outage survived without loss."
+  type        = number
+  default     = 24
+}
+
+variable "create_kcl_tables" {
+  description = "Create the KCL lease, worker metrics and coordinator state tables even with the polling reader (they are always created with kinesis_driver = kcl)."
+  type        = bool
+  default     = false
+}
+
+variable "sqs_visibility_timeout_s" {
+  description = "Visibility timeout of the queue, passed to sluice as source.visibility_timeout_s too."
+  type        = number
+  default     = 60
+}
+
+variable "sqs_max_receive_count" {
+  description = "Receives before a message goes to the DLQ."
+  type        = number
+  default     = 5
+}
+
+variable "sqs_fifo" {
+  description = "Create FIFO queues."
+  type        = bool
+  default     = false
+}
+
+# ------------------------------------------------------------------------------ storage
+
+variable "bucket_name" {
+  description = "Globally unique name of the data lake bucket."
+  type        = string
+}
+
+variable "quarantine_prefix" {
+  description = "Key prefix of the quarantine sink, with a trailing slash (examples/clickstream uses prefix \"quarantine\")."
+  type        = string
+  default     = "quarantine/"
+}
+
+variable "quarantine_expiration_days" {
+  description = "Days quarantined records are kept."
+  type        = number
+  default     = 90
+}
+
+variable "access_log_bucket" {
+  description = "Bucket for S3 server access logs of the lake, or null."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Protect the DynamoDB tables from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "dynamodb_sink_table_arns" {
+  description = "ARNs of DynamoDB tables the pipeline's dynamodb sinks write to."
+  type        = list(string)
+  default     = []
+}
+
+variable "s3_event_bucket_arns" {
+  description = "ARNs of buckets whose objects S3 event notifications on the SQS source name (read only)."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_efs" {
+  description = "Create an EFS file system and mount it at /shared in the tasks."
+  type        = bool
+  default     = false
+}
+
+# -------------------------------------------------------------------------------- tasks
+
+variable "image_digest" {
+  description = "Digest (sha256:...) of the image pushed to this deployment's ECR repository; see docs/deployment.md."
+  type        = string
+}
+
+variable "cpu_architecture" {
+  description = "X86_64 or ARM64; the image must be built for it."
+  type        = string
+  default     = "X86_64"
+}
+
+variable "consumer_command" {
+  description = "Arguments of the consumer after ENTRYPOINT [\"sluice\"]."
+  type        = list(string)
+  default     = ["run", "--config", "/app/pipeline.toml"]
+}
+
+variable "consumer_cpu" {
+  description = "Consumer task CPU units."
+  type        = number
+  default     = 1024
+}
+
+variable "consumer_memory" {
+  description = "Consumer task memory (MiB)."
+  type        = number
+  default     = 2048
+}
+
+variable "health_check_command" {
+  description = "Container health check of the consumer; the default only proves the package imports; with health.port set use [\"CMD\", \"sluice\", \"health\", \"--url\", \"http://127.0.0.1:PORT/healthz\"] (docs/deployment.md)."
+  type        = list(string)
+  default     = ["CMD-SHELL", "python -c 'import consumer' || exit 1"]
+}
+
+variable "stop_timeout_s" {
+  description = "Seconds from SIGTERM to SIGKILL (max 120)."
+  type        = number
+  default     = 60
+}
+
+variable "min_tasks" {
+  description = "Fewest consumer tasks (sqs, kcl); the polling reader always runs one."
+  type        = number
+  default     = 1
+}
+
+variable "max_tasks" {
+  description = "Most consumer tasks (sqs, kcl; capped at the shard count for kcl)."
+  type        = number
+  default     = 4
+}
+
+variable "backlog_per_task_target" {
+  description = "Target BacklogPerTask of the SQS consumer (acceptable backlog seconds / seconds per message per task)."
+  type        = number
+  default     = 1000
+}
+
+variable "cpu_target_percent" {
+  description = "Target average CPU of the consumer service."
+  type        = number
+  default     = 70
+}
+
+variable "fargate_spot_weight" {
+  description = "Weight of Fargate Spot beside on-demand Fargate (one on-demand task is always kept); 0 disables Spot."
+  type        = number
+  default     = 0
+}
+
+variable "publish_backlog_metric" {
+  description = "Let tasks publish BacklogPerTask themselves (grants ecs:ListTasks on the cluster); scaling uses metric math either way."
+  type        = bool
+  default     = false
+}
+
+variable "secrets" {
+  description = "Container secrets: environment variable name -> Secrets Manager secret or SSM parameter ARN, e.g. { SLUICE__SINKS__WAREHOUSE__URL = \"arn:aws:secretsmanager:...\" }."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for v in values(var.secrets) : startswith(v, "arn:aws:secretsmanager:") || startswith(v, "arn:aws:ssm:")])
+    error_message = "Every secret must be a Secrets Manager or SSM parameter ARN."
+  }
+}
+
+variable "secret_kms_key_arns" {
+  description = "KMS keys the secrets are encrypted with, if not this deployment's key."
+  type        = list(string)
+  default     = []
+}
+
+variable "extra_environment" {
+  description = "More non-secret environment variables of the tasks (override the defaults)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Days the tasks' logs are kept."
+  type        = number
+  default     = 365
+}
+
+variable "batch_command" {
+  description = "Arguments of the batch task after ENTRYPOINT [\"sluice\"]."
+  type        = list(string)
+  default     = ["run", "--config", "/app/pipeline.toml", "--until-idle"]
+}
+
+variable "batch_cpu" {
+  description = "Batch task CPU units."
+  type        = number
+  default     = 1024
+}
+
+variable "batch_memory" {
+  description = "Batch task memory (MiB)."
+  type        = number
+  default     = 2048
+}
+
+variable "batch_schedule_expression" {
+  description = "EventBridge Scheduler expression for the batch task (e.g. \"cron(0 3 * * ? *)\"); null: no schedule."
+  type        = string
+  default     = null
+}
+
+# --------------------------------------------------------------------------- monitoring
+
+variable "alarm_emails" {
+  description = "Email addresses notified by the alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_thresholds" {
+  description = "Alarm threshold overrides by id (infra/monitoring/alarms.json)."
+  type        = map(number)
+  default     = {}
+}
+
+variable "disabled_alarms" {
+  description = "Alarm ids not to create."
+  type        = list(string)
+  default     = []
+}

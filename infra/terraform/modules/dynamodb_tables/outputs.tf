@@ -1,0 +1,27 @@
+output "checkpoint_table_arn" {
+  description = "ARN of the checkpoint table."
+  value       = aws_dynamodb_table.checkpoints.arn
+}
+
+output "checkpoint_table_name" {
+  description = "Name of the checkpoint table."
+  value       = aws_dynamodb_table.checkpoints.name
+}
+
+output "job_table_arn" {
+  description = "ARN of the job idempotency table."
+  value       = aws_dynamodb_table.jobs.arn
+}
+
+output "job_table_name" {
+  description = "Name of the job idempotency table."
+  value       = aws_dynamodb_table.jobs.name
+}
+
+output "kcl_table_arns" {
+  description = "ARNs of the KCL lease, worker metrics and coordinator state tables (empty without a KCL application)."
+  value = concat(
+    aws_dynamodb_table.kcl_leases[*].arn,
+    [for table in aws_dynamodb_table.kcl : table.arn],
+  )
+}

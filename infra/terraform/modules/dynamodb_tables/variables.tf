@@ -1,0 +1,32 @@
+variable "checkpoint_table_name" {
+  description = "Name of the checkpoint table (sluice's source.checkpoint_table)."
+  type        = string
+}
+
+variable "job_table_name" {
+  description = "Name of the job idempotency table (`sluice jobs --ledger-table`)."
+  type        = string
+}
+
+variable "kcl_application_name" {
+  description = "KCL application name: creates the lease table of that name and its -WorkerMetricStats and -CoordinatorState tables. null creates none."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key encrypting the tables."
+  type        = string
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the tables (checkpoints lost means a replay from the stream's trim horizon)."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,290 @@
+# Two roles per sluice deployment:
+#
+# - the task role, assumed by sluice's code: only the API actions sluice calls, each on
+#   the ARNs of this deployment's resources (tests/infra/test_terraform_iam.py checks it);
+# - the execution role, assumed by the ECS agent: pull the image, write logs, read the
+#   secrets named in the task definition. The code never gets these rights.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  partition  = data.aws_partition.current.partition
+
+  # DynamoDB Query on an index names the index ARN (KCL queries LeaseOwnerToLeaseKeyIndex).
+  dynamodb_resources = concat(
+    var.dynamodb_table_arns,
+    [for arn in var.dynamodb_table_arns : "${arn}/index/*"],
+  )
+  sqs_enabled   = length(var.sqs_queue_arns) > 0
+  s3_read_extra = length(var.s3_read_bucket_arns) > 0
+  secret_kms    = concat([var.kms_key_arn], var.secret_kms_key_arns)
+}
+
+data "aws_iam_policy_document" "assume_ecs_tasks" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    # Confused-deputy guard: only ECS acting for this account may assume the roles.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------- task role
+
+data "aws_iam_policy_document" "task" {
+  # The polling reader: ListShards, GetShardIterator, GetRecords. The KCL path adds
+  # DescribeStreamSummary and, with enhanced fan-out, DescribeStreamConsumer and
+  # SubscribeToShard on the stream's consumers.
+  dynamic "statement" {
+    for_each = var.kinesis == null ? [] : [var.kinesis]
+
+    content {
+      sid = "KinesisRead"
+      actions = [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+      ]
+      resources = [statement.value.stream_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.kinesis == null ? [] : [var.kinesis]
+
+    content {
+      sid       = "KinesisFanOut"
+      actions   = ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
+      resources = [statement.value.consumer_arn_pattern]
+    }
+  }
+
+  # Checkpoints (GetItem, UpdateItem), the job ledger (PutItem, GetItem, UpdateItem,
+  # DeleteItem), DynamoDB sinks (BatchWriteItem, PutItem), KCL leases (Scan, Query and the
+  # item operations; DescribeTable at start).
+  statement {
+    sid = "DynamoDbItems"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "dynamodb:UpdateItem",
+    ]
+    resources = local.dynamodb_resources
+  }
+
+  # S3 sinks and the quarantine write objects; replays and the S3 event source read them.
+  statement {
+    sid       = "S3Objects"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${var.s3_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "S3List"
+    actions   = ["s3:ListBucket"]
+    resources = [var.s3_bucket_arn]
+  }
+
+  # Buckets named by S3 event notifications on the SQS source (read only).
+  dynamic "statement" {
+    for_each = local.s3_read_extra ? [1] : []
+
+    content {
+      sid       = "S3EventObjectsRead"
+      actions   = ["s3:GetObject"]
+      resources = [for arn in var.s3_read_bucket_arns : "${arn}/*"]
+    }
+  }
+
+  # The SQS source (receive, heartbeat, delete), sluice's own DLQ moves and
+  # `dlq redrive` (SendMessage), queue look-ups by name (GetQueueUrl) and the redrive
+  # policy read (GetQueueAttributes).
+  dynamic "statement" {
+    for_each = local.sqs_enabled ? [1] : []
+
+    content {
+      sid = "SqsQueues"
+      actions = [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+      ]
+      resources = var.sqs_queue_arns
+    }
+  }
+
+  # The stream, queues, bucket and tables are encrypted with this key.
+  statement {
+    sid       = "KmsData"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  # PutMetricData has no resource-level permissions: AWS requires "*". The namespace
+  # condition limits it to sluice's namespace (and KCL's, which is its application name).
+  statement {
+    sid       = "CloudWatchMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = var.metric_namespaces
+    }
+  }
+
+  # ECS task scale-in protection through the agent endpoint ($ECS_AGENT_URI), held while
+  # records are in flight: the agent calls these with the task role.
+  dynamic "statement" {
+    for_each = var.ecs_cluster_name == null ? [] : [var.ecs_cluster_name]
+
+    content {
+      sid     = "EcsTaskProtection"
+      actions = ["ecs:GetTaskProtection", "ecs:UpdateTaskProtection"]
+      resources = [
+        "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${statement.value}/*",
+      ]
+    }
+  }
+
+  # A task that publishes BacklogPerTask itself counts the service's running tasks.
+  # ListTasks takes no task ARN; the cluster condition scopes it.
+  dynamic "statement" {
+    for_each = var.publish_backlog_metric && var.ecs_cluster_name != null ? [1] : []
+
+    content {
+      sid       = "EcsListServiceTasks"
+      actions   = ["ecs:ListTasks"]
+      resources = ["*"]
+
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values = [
+          "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/${var.ecs_cluster_name}",
+        ]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.efs_file_system_arn == null ? [] : [var.efs_file_system_arn]
+
+    content {
+      sid       = "EfsMount"
+      actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role" "task" {
+  name                 = "${var.name}-task"
+  description          = "sluice code: read the source, write the sinks, keep checkpoints"
+  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "task" {
+  name   = "sluice"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task.json
+}
+
+# ----------------------------------------------------------------------- execution role
+
+data "aws_iam_policy_document" "execution" {
+  # GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+  statement {
+    sid       = "EcrToken"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "EcrPull"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [var.ecr_repository_arn]
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${var.log_group_arn}:log-stream:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.secret_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "Secrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = var.secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.ssm_parameter_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "Parameters"
+      actions   = ["ssm:GetParameters"]
+      resources = var.ssm_parameter_arns
+    }
+  }
+
+  statement {
+    sid       = "SecretsDecrypt"
+    actions   = ["kms:Decrypt"]
+    resources = local.secret_kms
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name                 = "${var.name}-execution"
+  description          = "ECS agent for sluice tasks: pull the image, write logs, read secrets"
+  assume_role_policy   = data.aws_iam_policy_document.assume_ecs_tasks.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "ecs-agent"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
