@@ -25,7 +25,7 @@ log = logging.getLogger("sluice")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sluice",
-        description="Containerized ETL for AWS: Kinesis in; S3 data lake and databases out.",
+        description="Containerized ETL for AWS: Kinesis and SQS in; S3 data lake and databases out.",
     )
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
     parser.add_argument(
@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     redrive.add_argument("--limit", type=int, default=1000)
 
     jobs = commands.add_parser("jobs", help="run job messages from an SQS queue, once each")
-    jobs.add_argument("--queue", required=True)
-    jobs.add_argument("--dlq", default=None)
+    jobs.add_argument("--queue", required=True, help="queue of job messages (name or URL)")
+    jobs.add_argument("--dlq", default=None, help="where rejected and spent jobs go, with reasons")
     jobs.add_argument("--ledger-table", required=True, help="DynamoDB idempotency table")
     jobs.add_argument(
         "--module",
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="module registering jobs with @consumer.jobs.job (repeatable)",
     )
-    jobs.add_argument("--until-idle", action="store_true")
+    jobs.add_argument("--until-idle", action="store_true", help="stop when the queue is empty")
 
     demo = commands.add_parser("demo", help="run the demo end to end and report what happened")
     demo.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
