@@ -25,7 +25,7 @@ log = logging.getLogger("sluice")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sluice",
-        description="Containerized ETL for AWS: Kinesis and SQS in; S3 data lake and databases out.",
+        description="Containerized ETL for AWS: Kinesis and SQS in; S3 lake and databases out.",
     )
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
     parser.add_argument(
