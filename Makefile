@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed
 INFRA_VENV  ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test check lint typecheck infra-check format bench chaos clean
+.PHONY: demo test test-kcl check lint typecheck infra-check format bench chaos clean
 KILLS ?= 50
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/kcl-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/kcl-test.txt
 	touch $(STAMP)
 
 ## demo: the whole pipeline on the embedded AWS emulator, with a report
@@ -23,6 +24,10 @@ demo: $(STAMP)
 ## test: every test tier (unit, integration on the emulator, e2e)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## test-kcl: the real KCL MultiLangDaemon tests (Java 17, about 2.5 minutes)
+test-kcl: $(STAMP)
+	$(BIN)/python -m pytest -q -m kcl_daemon tests/integration/test_kcl_daemon.py
 
 ## check: everything CI checks: lint, format, types, infrastructure, tests
 check: lint typecheck infra-check test

@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     batch_arguments(commands.add_parser("batch", help="one-off jobs on the same pipeline"))
 
+    from consumer.sources.kcl.cli import add_arguments as kcl_arguments
+
+    kcl_arguments(commands.add_parser("kcl", help="the KCL MultiLangDaemon path (many tasks)"))
+
     from consumer.cost import configure_parser as cost_arguments
 
     cost_arguments(commands.add_parser("cost", help="estimate the monthly AWS cost of a load"))
@@ -161,6 +165,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             service.close()
             _FINISHED.set()
     return 0
+
+
+def cmd_kcl(args: argparse.Namespace) -> int:
+    from consumer.sources.kcl.cli import run
+
+    return run(args)
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
@@ -271,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "health": cmd_health,
         "batch": cmd_batch,
         "cost": cmd_cost,
+        "kcl": cmd_kcl,
         "jobs": cmd_jobs,
     }
     try:

@@ -1,0 +1,97 @@
+"""The process the MultiLangDaemon starts for each shard: `python -m consumer.sources.kcl.child`.
+
+Its stdin and stdout carry the daemon's protocol and nothing else. Before any user code is
+imported, the protocol streams are moved to private file descriptors and descriptors 0
+and 1 are pointed at /dev/null and stderr: a stray `print()` in a transform, a C library
+writing to fd 1 or a subprocess inheriting it all end up on stderr, and nothing can read
+the daemon's messages but kclpy. Logs are JSON lines on stderr (the daemon forwards them
+to its own log); metrics never go to stdout.
+
+SIGINT and SIGTERM are ignored: the daemon stops its children itself (a shutdown request,
+then end of input), and a signal sent to the whole process group must not kill a child
+in the middle of the daemon's graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from consumer.errors import ConfigError
+
+CHILD_MODULE = "consumer.sources.kcl.child"
+
+
+def take_protocol_streams() -> tuple[IO[str], IO[str]]:
+    """Private copies of stdin and stdout for the protocol; fd 0 becomes /dev/null, fd 1
+    a copy of stderr, and `sys.stdout` is `sys.stderr` from here on."""
+    sys.stdout.flush()
+    protocol_in = os.fdopen(os.dup(0), "r", encoding="utf-8", newline="\n")
+    protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
+    sys.stdout = sys.stderr
+    return protocol_in, protocol_out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m " + CHILD_MODULE,
+        description="sluice's shard processor for the KCL MultiLangDaemon (started by it)",
+    )
+    parser.add_argument("--config", required=True, help="pipeline file (TOML)")
+    parser.add_argument(
+        "--log-level", default=os.environ.get("SLUICE_LOG_LEVEL", "INFO"), help="default INFO"
+    )
+    parser.add_argument(
+        "--flush-attempts",
+        type=int,
+        default=3,
+        help="whole-cut attempts (each with the sinks' own retries) before the child exits 1",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    protocol_in, protocol_out = take_protocol_streams()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    from consumer.logs import setup_logging
+
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level, sys.stderr)
+
+    kcl = importlib.import_module("amazon_kclpy.kcl")  # untyped; needed only here
+
+    from consumer.aws import AwsClients
+    from consumer.config import load_config
+    from consumer.sources.kcl.processor import ShardProcessor, build_parts
+
+    try:
+        config = load_config(args.config)
+        parts = build_parts(config, Path.cwd(), AwsClients())
+    except ConfigError as exc:
+        print(f"sluice kcl child: configuration error: {exc}", file=sys.stderr)
+        return 2
+    processor = ShardProcessor(parts, flush_attempts=args.flush_attempts)
+    try:
+        kcl.KCLProcess(
+            processor, input_file=protocol_in, output_file=protocol_out, error_file=sys.stderr
+        ).run()
+    finally:
+        parts.close()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,452 @@
+"""The shard processor the KCL MultiLangDaemon drives through amazon-kclpy (v3 API).
+
+One child process per shard; the daemon owns the lease and the reading, this processor
+owns the pipeline, exactly as the polling reader does for its shards: every record goes
+through `Pipeline.process` into the shard's `PartitionBatcher`, a due batcher is cut and
+written by the `Flusher`, and only then the shard's checkpoint moves, to the last record
+of the cut with its KPL sub-sequence number.
+
+kclpy catches any exception a processor raises and reports the action done; the KCL then
+hands over the next batch, so a batch whose flush failed would be skipped. Nothing may
+escape this processor therefore: a flush is retried, and when the budget is spent (or
+anything unexpected happens) the process exits non-zero. The daemon then stops, its
+leases expire and whoever takes them reads again from the last checkpoint: nothing
+unflushed was ever acked.
+
+The processor is duck-typed against `amazon_kclpy.v3.processor.RecordProcessorBase`
+(`KCLProcess` dispatches on `version == 3`), so this module imports without kclpy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
+
+from consumer.aws import AwsClients
+from consumer.batcher import PartitionBatcher, RouteKeys
+from consumer.config import PipelineConfig
+from consumer.decode import Decoder
+from consumer.errors import ConfigError, RecordError, SinkError
+from consumer.flush import Flusher
+from consumer.hooks import FlushInfo, Hook, Hooks
+from consumer.metrics import EmfMetrics, MetricsConfig
+from consumer.pipeline import Pipeline
+from consumer.quarantine import QUARANTINE_ROUTE
+from consumer.record import Position, Record
+from consumer.retry import RetryConfig, backoff_delay
+from consumer.route import Route
+from consumer.routing import Router
+from consumer.sinks.base import BuildContext, Sink, row_check_of
+from consumer.sources.kinesis.config import KinesisSourceConfig
+from consumer.sources.kinesis.records import to_records
+from consumer.stats import Stats
+
+log = logging.getLogger(__name__)
+
+BatcherFactory = Callable[[str], PartitionBatcher]
+
+# Checkpoint errors the daemon reports by exception class name (kclpy CheckpointError.value).
+_RETRY_CHECKPOINT = frozenset({"ThrottlingException", "KinesisClientLibDependencyException"})
+_GIVE_UP_CHECKPOINT = frozenset({"ShutdownException", "InvalidStateException"})
+
+
+# -- what kclpy hands the processor (amazon_kclpy.messages), as far as it is used ------------
+class KclRecord(Protocol):
+    @property
+    def sequence_number(self) -> str: ...
+    @property
+    def sub_sequence_number(self) -> int | None: ...
+    @property
+    def timestamp_millis(self) -> int: ...
+    @property
+    def partition_key(self) -> str: ...
+    @property
+    def binary_data(self) -> bytes: ...
+
+
+class Checkpointer(Protocol):
+    def checkpoint(
+        self, sequence_number: str | None = None, sub_sequence_number: int | None = None
+    ) -> None: ...
+
+
+class InitializeInput(Protocol):
+    @property
+    def shard_id(self) -> str: ...
+    @property
+    def sequence_number(self) -> str | None: ...
+    @property
+    def sub_sequence_number(self) -> int | None: ...
+
+
+class ProcessRecordsInput(Protocol):
+    @property
+    def records(self) -> Sequence[KclRecord]: ...
+    @property
+    def millis_behind_latest(self) -> int | None: ...
+    @property
+    def checkpointer(self) -> Checkpointer: ...
+
+
+class CheckpointingInput(Protocol):
+    """shardEnded and shutdownRequested: a checkpointer, nothing else."""
+
+    @property
+    def checkpointer(self) -> Checkpointer: ...
+
+
+# -- the pipeline pieces, built as consumer.service.build_service builds them -------------
+@dataclass
+class ShardParts:
+    stream: str
+    pipeline: Pipeline
+    flusher: Flusher
+    new_batcher: BatcherFactory
+    hooks: Hooks
+    stats: Stats
+    retry: RetryConfig
+    sinks: dict[str, Sink]
+
+    def close(self) -> None:
+        self.flusher.close()
+        for sink in self.sinks.values():
+            sink.close()
+
+
+def child_metrics(config: MetricsConfig) -> MetricsConfig:
+    """A KCL child's stdout is the protocol: EMF bound for stdout goes to stderr instead."""
+    if config.sink == "stdout":
+        return config.model_copy(update={"sink": "stderr"})
+    return config
+
+
+def build_parts(
+    config: PipelineConfig,
+    base_dir: Path,
+    aws: AwsClients,
+    extra_hooks: Sequence[Hook] = (),
+    batcher_clock: Callable[[], float] = time.monotonic,
+) -> ShardParts:
+    """Sinks, pipeline, flusher, batcher factory and hooks for one shard's child.
+
+    Health endpoint and scale-in protection are task-wide and stay with the task, not
+    with the per-shard children (several children would fight over one port and one
+    protection state); metrics never go to stdout (`child_metrics`).
+    """
+    source = config.source
+    if not isinstance(source, KinesisSourceConfig):
+        raise ConfigError(f"source.type: the KCL path reads Kinesis, not {source.type!r}")
+    ctx = BuildContext(aws=aws, base_dir=base_dir)
+    routes = [Route(route_config, index) for index, route_config in enumerate(config.routes)]
+    sinks: dict[str, Sink] = {name: cfg.build(name, ctx) for name, cfg in config.sinks.items()}
+    quarantine = config.quarantine.build("quarantine", ctx)
+    sinks_by_route: dict[str, list[Sink]] = {
+        route.name: [sinks[name] for name in route.config.sinks] for route in routes
+    }
+    sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
+    row_checks = {
+        route: [check for sink in route_sinks if (check := row_check_of(sink)) is not None]
+        for route, route_sinks in sinks_by_route.items()
+    }
+    router = Router(routes, config.router.type_field)
+    pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks)
+    new_batcher: BatcherFactory = partial(
+        PartitionBatcher,
+        source.stream,
+        default_limits=config.buffer,
+        route_limits={r.name: r.config.buffer for r in routes if r.config.buffer},
+        route_keys={
+            r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
+        },
+        clock=batcher_clock,
+    )
+    hook_list: list[Hook] = list(extra_hooks)
+    metrics = child_metrics(config.metrics)
+    if metrics.sink != "off":
+        hook_list.append(EmfMetrics(metrics, config.name))
+    return ShardParts(
+        stream=source.stream,
+        pipeline=pipeline,
+        flusher=Flusher(sinks_by_route, config.retry),
+        new_batcher=new_batcher,
+        hooks=Hooks(hook_list),
+        stats=Stats(),
+        retry=config.retry,
+        sinks={**sinks, "quarantine": quarantine},
+    )
+
+
+def hard_exit(code: int) -> NoReturn:
+    """Leave now, whatever the caller catches: logs and metrics flushed, no cleanup run."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+def initial_position(sequence: str | None, sub: int | None) -> Position | None:
+    """The checkpoint the daemon starts a shard at, when it is a record (not a sentinel
+    such as TRIM_HORIZON, LATEST or AT_TIMESTAMP)."""
+    if sequence is None or not sequence.isdigit():
+        return None
+    return Position(int(sequence), int(sub or 0))
+
+
+# -- the processor --------------------------------------------------------------------------
+class ShardProcessor:
+    """A kclpy v3 record processor feeding sluice's pipeline for one shard."""
+
+    version = 3
+
+    def __init__(
+        self,
+        parts: ShardParts,
+        *,
+        flush_attempts: int = 3,
+        checkpoint_attempts: int = 5,
+        checkpoint_backoff_s: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        exit_process: Callable[[int], NoReturn] = hard_exit,
+    ) -> None:
+        if flush_attempts < 1 or checkpoint_attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.parts = parts
+        self.flush_attempts = flush_attempts
+        self.checkpoint_attempts = checkpoint_attempts
+        self.checkpoint_backoff_s = checkpoint_backoff_s
+        self.sleep = sleep
+        self.exit_process = exit_process
+        self.shard = ""
+        self.batcher: PartitionBatcher | None = None
+        self.resume_after: Position | None = None
+        """The checkpoint the shard started at: records up to it are already done."""
+        self.flushed: Position | None = None
+        self.checkpointed: Position | None = None
+        self.millis_behind = 0
+
+    # -- the v3 API -------------------------------------------------------------------------
+    def initialize(self, initialize_input: InitializeInput) -> None:
+        with self._or_exit("initialize"):
+            self.shard = initialize_input.shard_id
+            self.batcher = self.parts.new_batcher(self.shard)
+            self.resume_after = initial_position(
+                initialize_input.sequence_number, initialize_input.sub_sequence_number
+            )
+            self.checkpointed = self.resume_after
+            log.info(
+                "shard started",
+                extra={
+                    "shard": self.shard,
+                    "stream": self.parts.stream,
+                    "checkpoint": initialize_input.sequence_number,
+                    "sub": initialize_input.sub_sequence_number,
+                },
+            )
+
+    def process_records(self, process_records_input: ProcessRecordsInput) -> None:
+        """Buffer the records, flush when due (also on the daemon's empty-list calls, which
+        is what makes `max_age_s` work on a quiet shard), checkpoint what was flushed."""
+        with self._or_exit("processRecords"):
+            batcher = self._batcher()
+            self.parts.hooks.on_poll(self.parts.stream)
+            if process_records_input.millis_behind_latest is not None:
+                self.millis_behind = int(process_records_input.millis_behind_latest)
+            for kcl_record in process_records_input.records:
+                for record, error in self._records(kcl_record):
+                    self._accept(batcher, record, error)
+            if batcher.due():
+                self._flush(batcher)
+            self._checkpoint_flushed(process_records_input.checkpointer)
+
+    def lease_lost(self, lease_lost_input: object) -> None:
+        """Another worker owns the shard now: drop what is buffered, never checkpoint."""
+        with self._or_exit("leaseLost"):
+            dropped = self.batcher.records if self.batcher is not None else 0
+            self.batcher = self.parts.new_batcher(self.shard)
+            self.flushed = None
+            log.info(
+                "lease lost",
+                extra={
+                    "shard": self.shard,
+                    "dropped_records": dropped,
+                    **self.parts.stats.snapshot(),
+                },
+            )
+
+    def shard_ended(self, shard_ended_input: CheckpointingInput) -> None:
+        """Flush the rest, then checkpoint at SHARD_END so the children can start."""
+        with self._or_exit("shardEnded"):
+            batcher = self._batcher()
+            if batcher.pending:
+                self._flush(batcher)
+            ended = self._checkpoint(shard_ended_input.checkpointer, None)
+            log.info(
+                "shard ended",
+                extra={"shard": self.shard, "checkpointed": ended, **self.parts.stats.snapshot()},
+            )
+
+    def shutdown_requested(self, shutdown_requested_input: CheckpointingInput) -> None:
+        """The worker is stopping: flush what is buffered and checkpoint it."""
+        with self._or_exit("shutdownRequested"):
+            batcher = self._batcher()
+            if batcher.pending:
+                self._flush(batcher)
+            self._checkpoint_flushed(shutdown_requested_input.checkpointer)
+            log.info(
+                "shutdown requested", extra={"shard": self.shard, **self.parts.stats.snapshot()}
+            )
+
+    # -- records ----------------------------------------------------------------------------
+    def _batcher(self) -> PartitionBatcher:
+        if self.batcher is None:  # only when the daemon skipped initialize
+            self.batcher = self.parts.new_batcher(self.shard)
+        return self.batcher
+
+    def _records(self, kcl_record: KclRecord) -> list[tuple[Record, RecordError | None]]:
+        """The daemon's record as sluice records, through the same KPL code as the reader.
+
+        The KCL de-aggregates KPL records itself and sends each user record with its
+        aggregate's sequence number and its sub-sequence number; `to_records` then sees a
+        plain record and the daemon's sub-sequence number is kept. An aggregate the daemon
+        passed on whole is split (or quarantined) by `to_records`, numbered as the KCL does.
+        """
+        entry: dict[str, Any] = {
+            "SequenceNumber": kcl_record.sequence_number,
+            "ApproximateArrivalTimestamp": datetime.fromtimestamp(
+                int(kcl_record.timestamp_millis) / 1000, tz=UTC
+            ),
+            "Data": kcl_record.binary_data,
+            "PartitionKey": kcl_record.partition_key,
+        }
+        converted = list(to_records(self.parts.stream, self.shard, [entry]))
+        sub = kcl_record.sub_sequence_number
+        if len(converted) == 1 and sub:
+            record = converted[0][0]
+            record.position = Position(record.position.sequence, int(sub))
+        return converted
+
+    def _accept(self, batcher: PartitionBatcher, record: Record, error: RecordError | None) -> None:
+        if self.resume_after is not None and record.position <= self.resume_after:
+            return
+        if error is None:
+            items, quarantined = self.parts.pipeline.process(record)
+        else:
+            items, quarantined = [self.parts.pipeline.quarantine_item(record, error, None)], True
+        if not batcher.pending:
+            self.parts.hooks.on_buffering(self.parts.stream)
+        batcher.add(record.position, items, quarantined, record.arrival_time)
+        if batcher.due():
+            self._flush(batcher)
+
+    # -- flushing ---------------------------------------------------------------------------
+    def _flush(self, batcher: PartitionBatcher) -> None:
+        """Write the cut; retry the whole cut on failure; exit when the budget is spent."""
+        cut = batcher.cut()
+        hooks, stream = self.parts.hooks, self.parts.stream
+        for attempt in range(self.flush_attempts):
+            started = time.perf_counter()
+            try:
+                retried = self.parts.flusher.write(cut)
+            except SinkError as exc:
+                hooks.on_flush_failed(stream, exc)
+                if attempt + 1 == self.flush_attempts:
+                    log.critical(
+                        "flush failed; exiting so the batch is read again from the checkpoint",
+                        extra={"shard": self.shard, "up_to": str(cut.last), "error": str(exc)},
+                    )
+                    self.exit_process(1)
+                delay = backoff_delay(self.parts.retry, attempt)
+                log.warning(
+                    "flush failed; retrying the cut",
+                    extra={
+                        "shard": self.shard,
+                        "attempt": attempt + 1,
+                        "delay_s": round(delay, 3),
+                        "error": str(exc),
+                    },
+                )
+                self.sleep(delay)
+                continue
+            self.flushed = cut.last
+            self.parts.stats.add_cut(cut)
+            hooks.on_flushed(
+                FlushInfo(
+                    "kinesis",
+                    stream,
+                    cut,
+                    time.perf_counter() - started,
+                    time.time(),
+                    retried,
+                    self.millis_behind,
+                )
+            )
+            hooks.on_idle(stream)
+            log.debug(
+                "flushed",
+                extra={"shard": self.shard, "up_to": str(cut.last), "records": cut.records},
+            )
+            return
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _checkpoint_flushed(self, checkpointer: Checkpointer) -> None:
+        flushed = self.flushed
+        if flushed is None or (self.checkpointed is not None and flushed <= self.checkpointed):
+            return
+        if self._checkpoint(checkpointer, flushed):
+            self.checkpointed = flushed
+
+    def _checkpoint(self, checkpointer: Checkpointer, position: Position | None) -> bool:
+        """Checkpoint at `position` (None: SHARD_END on shardEnded), as kclpy's sample does:
+        retry throttling, give up on shutdown or invalid state. A checkpoint that did not
+        happen loses nothing: the flushed records are written again, idempotently."""
+        where = "SHARD_END" if position is None else str(position)
+        for attempt in range(self.checkpoint_attempts):
+            try:
+                if position is None:
+                    checkpointer.checkpoint()
+                else:
+                    checkpointer.checkpoint(str(position.sequence), position.sub)
+            except Exception as exc:
+                error = str(getattr(exc, "value", "") or type(exc).__name__)
+                extra = {"shard": self.shard, "at": where, "error": error}
+                if error in _GIVE_UP_CHECKPOINT:
+                    log.warning("checkpoint refused; the lease is moving", extra=extra)
+                    return False
+                if error not in _RETRY_CHECKPOINT:
+                    log.error("checkpoint failed; giving up", extra=extra)
+                    return False
+                if attempt + 1 == self.checkpoint_attempts:
+                    log.error("checkpoint still throttled; giving up", extra=extra)
+                    return False
+                delay = self.checkpoint_backoff_s * 2**attempt
+                log.warning("checkpoint throttled; retrying", extra={**extra, "delay_s": delay})
+                self.sleep(delay)
+                continue
+            log.debug("checkpointed", extra={"shard": self.shard, "at": where})
+            return True
+        return False  # pragma: no cover
+
+    # -- the guard ----------------------------------------------------------------------------
+    @contextmanager
+    def _or_exit(self, action: str) -> Iterator[None]:
+        """kclpy would swallow an exception and the KCL would move on: exit instead."""
+        try:
+            yield
+        except Exception:
+            log.critical(
+                "unexpected error; exiting so the batch is read again from the checkpoint",
+                extra={"shard": self.shard, "action": action},
+                exc_info=True,
+            )
+            self.exit_process(1)

@@ -1,0 +1,374 @@
+"""The real MultiLangDaemon (Java, KCL jars from amazon-kclpy) running sluice's children
+against the emulator: `python -m consumer.sources.kcl.cli run`, as `sluice kcl run`.
+
+The KCL's Kinesis client speaks HTTP/2 cleartext, which moto's own server does not, so
+moto's WSGI app is served by hypercorn here (HTTP/1.1 and h2c), one request at a time
+(moto's backends are not thread-safe). The JVM gets `-Daws.cborEnabled=false` from
+`sluice kcl run` because an endpoint override is set; KCL metrics are off (NONE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumer.aws import AwsClients
+from consumer.sources.kinesis import kpl
+from consumer.sources.kinesis.records import to_records
+from tests.configfile import write_toml
+from tests.conftest import require
+from tests.integration.harness import Harness, reading
+
+pytestmark = [pytest.mark.integration, pytest.mark.kcl_daemon]
+
+REPO = Path(__file__).resolve().parents[2]
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+BAD = [("bad-json", b'{"type": "reading", "id": '), ("no-route", b'{"type": "unknown"}')]
+
+
+class _Serialized:
+    """One request at a time into moto, and never an empty body: hypercorn's WSGI adapter
+    sends the response start with the first chunk, so a body-less answer (204) never
+    started and came back as a 500."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response)) or [b""]
+
+
+@pytest.fixture(scope="module")
+def h2_endpoint() -> Iterator[str]:
+    for module, why in [
+        ("amazon_kclpy", "amazon_kclpy with its KCL jars (the hash-pinned test wheel)"),
+        ("hypercorn", "hypercorn, to serve moto over HTTP/2 for the KCL"),
+        ("moto", "moto[server]"),
+    ]:
+        require(importlib.util.find_spec(module) is not None, f"{why} is not installed")
+    require(shutil.which("java") is not None, "java is not installed")
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from consumer.sources.kcl.cli import find_jars
+
+    find_jars(None)  # real jars, not placeholders
+    for key, value in CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.loglevel = "WARNING"
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    app = _Serialized(DomainDispatcherApplication(create_backend_app))
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(serve(app, config, shutdown_trigger=stop.wait, mode="wsgi"))
+
+    thread = threading.Thread(target=run, name="h2-moto", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as conn:
+            if conn.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    # connections the JVMs left open are cancelled on the way out: not worth a log line
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(timeout=10)
+
+
+class Kcl:
+    """`sluice kcl run` for a harness' pipeline, restartable, with its log kept."""
+
+    def __init__(self, harness: Harness, endpoint: str, work: Path) -> None:
+        self.harness = harness
+        self.work = work
+        self.config = write_toml(harness.config, work / "pipeline.toml")
+        self.env = {
+            **os.environ,
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": endpoint,
+            "PYTHONPATH": str(REPO),
+            "SLUICE_LOG_LEVEL": "WARNING",
+        }
+        self.runs = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.runs += 1
+        with (self.work / f"daemon-{self.runs}.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "consumer.sources.kcl.cli",
+                    "run",
+                    "--config",
+                    str(self.config),
+                    "--stop-timeout-s",
+                    "15",
+                    "--properties-out",
+                    str(self.work / "sluice.properties"),
+                    "--set",
+                    "failoverTimeMillis=3000",
+                    "--set",
+                    "parentShardPollIntervalMillis=1000",
+                ],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self.proc
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout_s)
+
+    def log(self) -> str:
+        return "\n".join(
+            (self.work / f"daemon-{n}.log").read_text(errors="replace")
+            for n in range(1, self.runs + 1)
+        )
+
+    def java_pid(self) -> int:
+        assert self.proc is not None
+        for pid in _pids():
+            if _ppid(pid) == self.proc.pid and "MultiLangDaemon" in _cmdline(pid):
+                return pid
+        raise AssertionError("no daemon process")
+
+    def strays(self) -> list[int]:
+        """Live processes still naming this run's config or properties."""
+        marks = (str(self.config), str(self.work / "sluice.properties"))
+        return [
+            pid
+            for pid in _pids()
+            if any(mark in _cmdline(pid) for mark in marks) and _state(pid) != "Z"
+        ]
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _state(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[0] if fields else "Z"
+
+
+def _ppid(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[1]) if fields else -1
+
+
+def wait_for(what: str, check: Callable[[], bool], kcl: Kcl, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if kcl.proc is not None and kcl.proc.poll() is not None:
+            pytest.fail(f"daemon exited {kcl.proc.returncode} waiting for {what}:\n{kcl.log()}")
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}:\n{kcl.log()[-20000:]}")
+
+
+def last_positions(aws: AwsClients, stream: str) -> dict[str, tuple[str, int]]:
+    """Each shard's last user record: what its final checkpoint must be."""
+    client = aws.client("kinesis")
+    last: dict[str, tuple[str, int]] = {}
+    for shard in client.list_shards(StreamName=stream)["Shards"]:
+        shard_id = shard["ShardId"]
+        iterator = client.get_shard_iterator(
+            StreamName=stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = client.get_records(ShardIterator=iterator, Limit=10_000)
+            for record, _ in to_records(stream, shard_id, response["Records"]):
+                last[shard_id] = (str(record.position.sequence), record.position.sub)
+            if not response["Records"]:
+                break
+            iterator = response.get("NextShardIterator")
+    return last
+
+
+def lease_checkpoints(aws: AwsClients, table: str) -> dict[str, tuple[str, int]]:
+    try:
+        items = aws.client("dynamodb").scan(TableName=table)["Items"]
+    except aws.client("dynamodb").exceptions.ResourceNotFoundException:
+        return {}
+    return {
+        item["leaseKey"]["S"]: (
+            item["checkpoint"]["S"],
+            int(item.get("checkpointSubSequenceNumber", {"N": "0"})["N"]),
+        )
+        for item in items
+    }
+
+
+def produce(harness: Harness, count: int) -> tuple[set[str], set[str]]:
+    """`count` readings, half of them packed into KPL aggregates, and the bad ones;
+    returns the expected lake ids and quarantine partition keys.
+
+    Like the KPL, an aggregate only holds user records of one partition key: the KCL drops
+    a whole aggregate when a user record's hash key lies outside the shard it was read from.
+    """
+    good = [reading(index) for index in range(count)]
+    records = [*good[: count // 2], *BAD]
+    by_key: dict[str, list[tuple[str, bytes]]] = {}
+    for key, data in good[count // 2 :]:
+        by_key.setdefault(key, []).append((key, data))
+    for group in by_key.values():
+        for start in range(0, len(group), 5):
+            records.append((group[start][0], kpl.aggregate(group[start : start + 5])))
+    harness.put(records)
+    return {f"r{index}" for index in range(count)}, {key for key, _ in BAD}
+
+
+def done(harness: Harness, ids: set[str], bad: set[str]) -> Callable[[], bool]:
+    def check() -> bool:
+        return set(harness.lake_ids()) == ids and set(harness.quarantine_keys()) == bad
+
+    return check
+
+
+def assert_exactly_once(harness: Harness, ids: set[str], bad: set[str]) -> None:
+    lake = harness.lake_ids()
+    assert set(lake) == ids and max(lake.values()) == 1
+    assert harness.db_ids() == Counter(dict.fromkeys(ids, 1))
+    assert harness.quarantine_keys() == Counter(dict.fromkeys(bad, 1))
+
+
+def test_the_daemon_consumes_every_shard_once_and_stops_cleanly(
+    h2_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN two shards with 1,000 readings (half in KPL aggregates) and bad records
+    aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
+    harness = Harness.create(aws, unique, tmp_path)
+    ids, bad = produce(harness, 1000)
+    kcl = Kcl(harness, h2_endpoint, tmp_path)
+    expected = last_positions(aws, harness.stream)
+    # WHEN the daemon runs until everything is written and checkpointed, then gets SIGTERM
+    kcl.start()
+    try:
+        wait_for("every record", done(harness, ids, bad), kcl)
+        wait_for(
+            "the last checkpoints",
+            lambda: lease_checkpoints(aws, harness.config.name) == expected,
+            kcl,
+        )
+    finally:
+        code = kcl.stop()
+    # THEN every record landed once, the lease table holds each shard's last record, and
+    # nothing of the run is left behind
+    assert code == 0, kcl.log()[-5000:]
+    assert_exactly_once(harness, ids, bad)
+    assert kcl.strays() == []
+
+
+def test_a_sigkilled_daemon_restarts_from_its_checkpoints_without_loss_or_duplicate(
+    h2_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
+    harness = Harness.create(aws, unique, tmp_path, max_records=20)
+    source = harness.config.source.model_copy(update={"max_records_per_call": 25})
+    harness.config = harness.config.model_copy(update={"source": source})
+    ids, bad = produce(harness, 2000)
+    kcl = Kcl(harness, h2_endpoint, tmp_path)
+    # GIVEN a daemon in the middle of the stream (25 records a read, 5 reads a second)
+    kcl.start()
+    try:
+        wait_for("a first flush", lambda: len(harness.lake_ids()) > 0, kcl)
+        # WHEN its JVM is SIGKILLed
+        written_before = len(harness.lake_ids())
+        os.kill(kcl.java_pid(), signal.SIGKILL)
+        first = kcl.proc.wait(timeout=60) if kcl.proc is not None else None
+        # AND it is started again (its old leases expire after failoverTimeMillis)
+        kcl.start()
+        wait_for("every record", done(harness, ids, bad), kcl, timeout_s=240)
+    finally:
+        code = kcl.stop()
+    # THEN nothing is lost and nothing is duplicated
+    assert first == 128 + signal.SIGKILL
+    assert written_before < len(ids), "the kill came too late to test anything"
+    assert code == 0
+    assert_exactly_once(harness, ids, bad)
+    assert kcl.strays() == []
+
+
+def test_a_sink_down_for_a_while_skips_nothing(
+    h2_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN the lake bucket is missing when the daemon starts
+    aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
+    harness = Harness.create(aws, unique, tmp_path)
+    ids, bad = produce(harness, 300)
+    bucket = f"lake-{unique}"
+    aws.client("s3").delete_bucket(Bucket=bucket)
+    kcl = Kcl(harness, h2_endpoint, tmp_path)
+    # WHEN a child cannot flush: it exits, and the daemon with it, having checkpointed nothing
+    kcl.start()
+    try:
+        first = kcl.proc.wait(timeout=180) if kcl.proc is not None else None
+        checkpoints = lease_checkpoints(aws, harness.config.name)
+        # AND the bucket comes back and the daemon is started again
+        aws.client("s3").create_bucket(Bucket=bucket)
+        kcl.start()
+        wait_for("every record", done(harness, ids, bad), kcl, timeout_s=240)
+    finally:
+        code = kcl.stop()
+    # THEN no record was skipped, and the failed flushes show in the metrics
+    assert first == 1, kcl.log()[-5000:]
+    assert all(not position[0].isdigit() for position in checkpoints.values()), checkpoints
+    assert code == 0
+    assert_exactly_once(harness, ids, bad)
+    metrics = (tmp_path / "metrics.jsonl").read_text()
+    assert '"FlushFailures"' in metrics
+    assert "flush failed; exiting" in kcl.log()
