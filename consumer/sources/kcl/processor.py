@@ -31,21 +31,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from consumer.assembly import assemble
 from consumer.aws import AwsClients
-from consumer.batcher import PartitionBatcher, RouteKeys
+from consumer.batcher import PartitionBatcher
 from consumer.config import PipelineConfig
-from consumer.decode import Decoder
 from consumer.errors import ConfigError, RecordError, SinkError
 from consumer.flush import Flusher
 from consumer.hooks import FlushInfo, Hook, Hooks
 from consumer.metrics import EmfMetrics, MetricsConfig
 from consumer.pipeline import Pipeline
-from consumer.quarantine import QUARANTINE_ROUTE
 from consumer.record import Position, Record
 from consumer.retry import RetryConfig, backoff_delay
-from consumer.route import Route
-from consumer.routing import Router
-from consumer.sinks.base import BuildContext, Sink, row_check_of
+from consumer.sinks.base import Sink
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
 from consumer.stats import Stats
@@ -145,29 +142,9 @@ def build_parts(
     source = config.source
     if not isinstance(source, KinesisSourceConfig):
         raise ConfigError(f"source.type: the KCL path reads Kinesis, not {source.type!r}")
-    ctx = BuildContext(aws=aws, base_dir=base_dir)
-    routes = [Route(route_config, index) for index, route_config in enumerate(config.routes)]
-    sinks: dict[str, Sink] = {name: cfg.build(name, ctx) for name, cfg in config.sinks.items()}
-    quarantine = config.quarantine.build("quarantine", ctx)
-    sinks_by_route: dict[str, list[Sink]] = {
-        route.name: [sinks[name] for name in route.config.sinks] for route in routes
-    }
-    sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
-    row_checks = {
-        route: [check for sink in route_sinks if (check := row_check_of(sink)) is not None]
-        for route, route_sinks in sinks_by_route.items()
-    }
-    router = Router(routes, config.router.type_field)
-    pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks)
+    parts = assemble(config, aws, base_dir)
     new_batcher: BatcherFactory = partial(
-        PartitionBatcher,
-        source.stream,
-        default_limits=config.buffer,
-        route_limits={r.name: r.config.buffer for r in routes if r.config.buffer},
-        route_keys={
-            r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
-        },
-        clock=batcher_clock,
+        PartitionBatcher, source.stream, **parts.batcher_options, clock=batcher_clock
     )
     hook_list: list[Hook] = list(extra_hooks)
     metrics = child_metrics(config.metrics)
@@ -175,13 +152,13 @@ def build_parts(
         hook_list.append(EmfMetrics(metrics, config.name))
     return ShardParts(
         stream=source.stream,
-        pipeline=pipeline,
-        flusher=Flusher(sinks_by_route, config.retry),
+        pipeline=parts.pipeline,
+        flusher=parts.flusher,
         new_batcher=new_batcher,
         hooks=Hooks(hook_list),
         stats=Stats(),
         retry=config.retry,
-        sinks={**sinks, "quarantine": quarantine},
+        sinks=parts.sinks,
     )
 
 
