@@ -56,6 +56,20 @@ class Decoder:
         self._check_depth(data, value)
         return value
 
+    def plain(self, data: bytes) -> bool:
+        """True when `data` passes every limit without parsing: within the size limit, not
+        gzip, too few brackets to nest past `max_depth`, and no `NaN` or `Infinity` token
+        (which orjson refuses and pydantic's JSON parser would accept). Such bytes may be
+        validated straight from JSON; anything else takes `decode`."""
+        cfg = self.config
+        return (
+            len(data) <= cfg.max_record_bytes
+            and data[:2] != GZIP_MAGIC
+            and data.count(b"{") + data.count(b"[") <= cfg.max_depth
+            and b"NaN" not in data
+            and b"Infinity" not in data
+        )
+
     def inflate(self, data: bytes) -> bytes:
         cfg = self.config
         limit = min(cfg.max_inflated_bytes, int(len(data) * cfg.max_inflate_ratio))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,32 @@ class Router:
             self._table[key] = route
         if type_field is None and any(r.config.record_type for r in routes):
             raise ConfigError("router.type_field: required when a route sets record_type")
+        self._peek = (
+            re.compile(rb'"' + re.escape(type_field.encode()) + rb'"\s*:\s*"([^"\\]{1,200})"')
+            if type_field is not None
+            else None
+        )
+
+    def peek(self, source: str, data: bytes) -> tuple[Route, str | None] | None:
+        """The route a JSON record most likely takes and the type value that picked it,
+        read from its bytes without parsing them; None when that is not cheap to tell.
+
+        Without a type field the source alone decides, so the answer is exact. With one,
+        it is a guess: the first `"type": "..."` in the bytes may be a nested field.
+        `Pipeline` accepts the guess only when the validated model was given that same
+        value in its own top-level field, and takes the full path otherwise.
+        """
+        if self._peek is None:
+            route = self._table.get((source, None)) or self._table.get((None, None))
+            return None if route is None else (route, None)
+        found = self._peek.search(data)
+        if found is None:
+            return None
+        try:
+            record_type = found.group(1).decode()
+            return self.route(source, {self.type_field: record_type}), record_type
+        except (RecordError, UnicodeDecodeError):
+            return None
 
     def route(self, source: str, value: Any) -> Route:
         record_type = found = None

@@ -15,7 +15,18 @@ from typing import Any
 
 import orjson
 
-from load_tests import bench_core, bench_postgres, bench_reference, bench_sqs
+from load_tests import (
+    bench_core,
+    bench_external,
+    bench_kcl,
+    bench_kinesis,
+    bench_memory,
+    bench_postgres,
+    bench_powertools,
+    bench_reference,
+    bench_sqs,
+)
+from load_tests.timing import ROUNDS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,13 +49,14 @@ def _group(
     print(f"{'benchmark':<66} {unit:>8} {'per s':>10} {ratio_name:>10}")
     for name, value in rows:
         rate = 1e6 / value if per_second else value
-        print(f"{name:<66} {value:>8.2f} {rate:>10.0f} {ratio(value, baseline):>10.2f}")
+        rate_text = f"{rate:>10.0f}" if unit != "MB" else f"{'':>10}"
+        print(f"{name:<66} {value:>8.2f} {rate_text} {ratio(value, baseline):>10.2f}")
     return [
         {
             "group": group,
             "name": name,
             unit: value,
-            "per_s": 1e6 / value if per_second else value,
+            **({} if unit == "MB" else {"per_s": 1e6 / value if per_second else value}),
             ratio_name: ratio(value, baseline),
         }
         for name, value in rows
@@ -64,7 +76,7 @@ def _share(value: float, base: float) -> float:
 def main() -> int:
     results = _group(
         "core",
-        "pipeline core, clickstream events, median of 5, one process",
+        f"pipeline core, clickstream events, interleaved median of {ROUNDS}, one process",
         bench_core.run(),
         "us/rec",
         2,
@@ -73,12 +85,53 @@ def main() -> int:
     )
     results += _group(
         "reference",
-        f"reference event (~1.2 KB), gzip level {bench_reference.LEVEL}, median of 5, one process",
+        f"reference event (~1.2 KB), gzip level {bench_reference.LEVEL}, interleaved median of "
+        f"{ROUNDS}, one process",
         bench_reference.run(),
         "us/rec",
         0,
         _share,
         "of ceiling",
+    )
+    results += _group(
+        "powertools",
+        "the Lambda peer: Powertools BatchProcessor, same events, model and transform, gzip "
+        f"level {bench_powertools.LEVEL}",
+        bench_powertools.run(),
+        "us/rec",
+        0,
+        _share,
+        "speed-up",
+    )
+    results += _group(
+        "external",
+        f"external transform (Node.js) beside the in-process one, reference events, "
+        f"batches of {bench_external.BATCH}",
+        bench_external.run(),
+        "us/rec",
+        0,
+        _times,
+        "x baseline",
+    )
+    results += _group(
+        "kinesis",
+        f"kinesis GetRecords parsing, {bench_kinesis.RESPONSES} responses of "
+        f"{bench_kinesis.RECORDS} reference events",
+        bench_kinesis.run(),
+        "us/rec",
+        0,
+        _share,
+        "speed-up",
+    )
+    results += _group(
+        "kcl",
+        f"KCL child on the multilang protocol, {bench_kcl.BATCHES} processRecords of "
+        f"{bench_kcl.BATCH} reference events, one process",
+        bench_kcl.run(),
+        "us/rec",
+        0,
+        _times,
+        "x baseline",
     )
     results += _group(
         "postgres",
@@ -98,6 +151,16 @@ def main() -> int:
         0,
         _times,
         "x baseline",
+    )
+    results += _group(
+        "memory",
+        f"peak RSS of sluice run draining a {bench_memory.RECORDS:,}-record backlog, "
+        "default buffers",
+        bench_memory.run(),
+        "MB",
+        0,
+        _times,
+        "x start-up",
     )
     machine = {
         "python": sys.version.split()[0],

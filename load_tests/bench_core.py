@@ -7,11 +7,8 @@ buffers); the figures show what sluice's guarantees cost per record.
 
 from __future__ import annotations
 
-import gc
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -30,9 +27,9 @@ from consumer.pipeline import Pipeline  # noqa: E402
 from consumer.record import Position, Record  # noqa: E402
 from consumer.route import Route  # noqa: E402
 from consumer.routing import Router  # noqa: E402
+from load_tests.timing import interleaved_us  # noqa: E402
 
 RECORDS = 20_000
-REPEATS = 5
 Models: dict[str, type[BaseModel]] = {"page_view": PageView, "purchase": Purchase}
 
 
@@ -43,16 +40,6 @@ def _records() -> list[Record]:
     return [
         Record("bench", "shardId-0", Position(i), e.key, now, e.data) for i, e in enumerate(valid)
     ]
-
-
-def _median_us(run: Callable[[], object], count: int) -> float:
-    samples = []
-    for _ in range(REPEATS):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) / count * 1e6)
-    return statistics.median(samples)
 
 
 def _decode_only(records: list[Record]) -> None:
@@ -91,16 +78,15 @@ def run() -> list[tuple[str, float]]:
             batcher.add(r.position, items, quarantined)
         batcher.cut()
 
-    n = len(records)
-    return [
-        ("orjson.loads", _median_us(lambda: _decode_only(records), n)),
-        ("orjson.loads + pydantic validate", _median_us(lambda: _decode_validate(records), n)),
-        (
-            "hand-written loop: loads+validate+transform+dumps (baseline)",
-            _median_us(lambda: _hand_written(records), n),
-        ),
-        (
-            "sluice core: + limits, routing, partitions, quarantine, buffers",
-            _median_us(sluice_core, n),
-        ),
-    ]
+    return interleaved_us(
+        [
+            ("orjson.loads", lambda: _decode_only(records)),
+            ("orjson.loads + pydantic validate", lambda: _decode_validate(records)),
+            (
+                "hand-written loop: loads+validate+transform+dumps (baseline)",
+                lambda: _hand_written(records),
+            ),
+            ("sluice core: + limits, routing, partitions, quarantine, buffers", sluice_core),
+        ],
+        len(records),
+    )

@@ -4,11 +4,7 @@ orjson.dumps, with the same gzip level on both sides, in the same run."""
 
 from __future__ import annotations
 
-import gc
 import gzip
-import statistics
-import time
-from collections.abc import Callable
 
 import orjson
 
@@ -18,32 +14,17 @@ from consumer.pipeline import Pipeline
 from consumer.record import Position, Record
 from consumer.route import BufferConfig, Route, RouteConfig
 from consumer.routing import Router
-from load_tests.reference import OrderEvent, events
+from load_tests.reference import OrderEvent, events, order_route
+from load_tests.timing import interleaved_us
 
-COUNT, REPEATS, BATCH, LEVEL = 20_000, 5, 500, 1
-
-
-def _median_us(run: Callable[[], object]) -> float:
-    samples = []
-    for _ in range(REPEATS):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) / COUNT * 1e6)
-    return statistics.median(samples)
+COUNT, BATCH, LEVEL = 20_000, 500, 1
 
 
 def run() -> list[tuple[str, float]]:
     data = events(COUNT)
-    spec = {
-        "name": "orders",
-        "record_type": "order",
-        "sinks": ["lake"],
-        "schema": "load_tests.reference:OrderEvent",
-        "partition": {"time_field": "occurred_at"},
-    }
-    route = Route(RouteConfig.model_validate(spec), 0)
-    pipeline = Pipeline(Decoder(DecodeConfig()), [route], Router([route], "type"))
+    route = Route(RouteConfig.model_validate(order_route()), 0)
+    # S3 is the only sink, so the route writes lines only, as `assemble` decides
+    pipeline = Pipeline(Decoder(DecodeConfig()), [route], Router([route], "type"), None, {"orders"})
     records = [Record("s", "p", Position(i), "k", 0.0, d) for i, d in enumerate(data)]
     limits = BufferConfig(max_records=BATCH, max_bytes=50_000_000, max_age_s=60)
     newline = orjson.OPT_APPEND_NEWLINE
@@ -69,7 +50,10 @@ def run() -> list[tuple[str, float]]:
                 for batch in batcher.cut().batches:
                     gzip.compress(b"".join(batch.lines), LEVEL)
 
-    return [
-        ("reference event: raw ceiling loop + gzip (baseline)", _median_us(ceiling)),
-        ("reference event: sluice core + gzip JSON Lines", _median_us(sluice)),
-    ]
+    return interleaved_us(
+        [
+            ("reference event: raw ceiling loop + gzip (baseline)", ceiling),
+            ("reference event: sluice core + gzip JSON Lines", sluice),
+        ],
+        COUNT,
+    )

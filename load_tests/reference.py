@@ -54,6 +54,18 @@ class OrderEvent(BaseModel):
     total_cents: int = Field(ge=0)
 
 
+def order_route(**changes: Any) -> dict[str, Any]:
+    """The reference route, as a pipeline file spells it: orders into the lake, hourly."""
+    return {
+        "name": "orders",
+        "record_type": "order",
+        "schema": "load_tests.reference:OrderEvent",
+        "partition": {"time_field": "occurred_at"},
+        "sinks": ["lake"],
+        **changes,
+    }
+
+
 def order_row(event: OrderEvent) -> dict[str, Any]:
     """An identity-style transform (a route without a transform does this, faster)."""
     return event.model_dump()
