@@ -5,6 +5,9 @@ again. Records that now pass are written to their route's sinks (positioned by q
 object and row, so a rerun overwrites). Then the quarantine object is rewritten with only
 the envelopes that still fail (with their new reason and attempt), or deleted when none
 do. A crash between the two steps only repeats idempotent writes on the next run.
+
+Envelopes of stage ``quality`` hold an output row that failed a data quality check, not a
+record: the pipeline cannot take them again, so they are kept as they are.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import gzip
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from batch_jobs.parts import select
 from batch_jobs.runner import BatchPipeline, JobResult, Outcome
+from consumer.quality.cut import QUALITY_STAGE
 from consumer.quarantine import original_bytes
 from consumer.readback import iter_objects
 from consumer.record import Position, Record
@@ -53,6 +58,9 @@ def replay(
         passed: list[tuple[Record, Outcome | None]] = []
         still_failing: list[bytes] = []
         for index, row in enumerate(objects[key]):
+            if row.get("stage") == QUALITY_STAGE:
+                still_failing.append(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+                continue
             record = _record(row, key)
             items, quarantined = job.pipeline.process(record)
             if quarantined:

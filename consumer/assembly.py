@@ -14,10 +14,11 @@ from consumer.config import PipelineConfig
 from consumer.decode import Decoder
 from consumer.flush import Flusher
 from consumer.pipeline import Pipeline
+from consumer.quality.gate import RouteQuality
 from consumer.quarantine import QUARANTINE_ROUTE
 from consumer.route import Route
 from consumer.routing import Router
-from consumer.sinks.base import BuildContext, Sink, row_check_of
+from consumer.sinks.base import BuildContext, Sink, reads_rows, row_check_of
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Assembly:
 
     def close(self) -> None:
         self.flusher.close()
+        self.pipeline.close()
         for sink in self.sinks.values():
             sink.close()
 
@@ -51,8 +53,15 @@ def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembl
         route: [check for sink in route_sinks if (check := row_check_of(sink)) is not None]
         for route, route_sinks in sinks_by_route.items()
     }
+    line_only = {  # routes that need no row dicts: no row checks, no quality gate, S3 only
+        route.name
+        for route in routes
+        if not row_checks[route.name]
+        and route.config.quality is None
+        and not any(map(reads_rows, sinks_by_route[route.name]))
+    }
     router = Router(routes, config.router.type_field)
-    pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks)
+    pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks, line_only)
     batcher_options: dict[str, Any] = {
         "default_limits": config.buffer,
         "route_limits": {r.name: r.config.buffer for r in routes if r.config.buffer},
@@ -60,5 +69,10 @@ def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembl
             r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
         },
     }
-    flusher = Flusher(sinks_by_route, config.retry)
+    quality = {
+        route.name: RouteQuality(route.name, route.config.quality, f"routes.{index}.quality")
+        for index, route in enumerate(routes)
+        if route.config.quality is not None
+    }
+    flusher = Flusher(sinks_by_route, config.retry, quality=quality)
     return Assembly(routes, {**sinks, "quarantine": quarantine}, pipeline, flusher, batcher_options)

@@ -49,6 +49,8 @@ class Cut:
     """Records whose transform returned no rows: done, with nothing to write."""
     oldest_arrival: float | None = None
     """Earliest source arrival time (epoch s) in the cut, for the end-to-end lag."""
+    quality: list[Any] = field(default_factory=list)
+    """`QualityResult`s of the batches gated at flush (consumer/quality/cut.py)."""
 
 
 @dataclass(slots=True)
@@ -88,6 +90,8 @@ class PartitionBatcher:
         self.oldest_arrival: float | None = None
         self.opened_at: float | None = None
         self.full = False
+        self._age_limit_s: float | None = None
+        """The smallest `max_age_s` among the routes buffered: `due` is asked per record."""
 
     @property
     def pending(self) -> bool:
@@ -120,6 +124,8 @@ class PartitionBatcher:
                 buf = self.buffers[key] = _Buffer(
                     position, position, limits.max_records, limits.max_bytes
                 )
+                if self._age_limit_s is None or limits.max_age_s < self._age_limit_s:
+                    self._age_limit_s = limits.max_age_s
             buf.last = position
             buf.rows.append(item.row)
             buf.lines.append(item.line)
@@ -134,11 +140,10 @@ class PartitionBatcher:
         if self.full:
             return True
         assert self.opened_at is not None
-        return self.clock() - self.opened_at >= self._max_age_s()
-
-    def _max_age_s(self) -> float:
-        ages = [self.route_limits.get(r, self.default_limits).max_age_s for r, _ in self.buffers]
-        return min(ages, default=self.default_limits.max_age_s)
+        limit = self._age_limit_s
+        return self.clock() - self.opened_at >= (
+            self.default_limits.max_age_s if limit is None else limit
+        )
 
     def cut(self) -> Cut:
         assert self.first is not None and self.last is not None, "nothing to cut"

@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
 
     cost_arguments(commands.add_parser("cost", help="estimate the monthly AWS cost of a load"))
 
+    from consumer.plan import configure_parser as plan_arguments
+
+    plan_arguments(commands.add_parser("plan", help="size tasks, shards and scaling for a load"))
+
     health = commands.add_parser("health", help="exit 0 when the health endpoint answers 200")
     health.add_argument("--url", default="http://127.0.0.1:8080/healthz")
 
@@ -77,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     redrive.add_argument("queue", help="DLQ name or URL")
     redrive.add_argument("--to", default=None, help="target queue (default: where each came from)")
     redrive.add_argument("--limit", type=int, default=1000)
+
+    from consumer.quality.report import configure_parser as quality_arguments
+
+    quality_arguments(commands.add_parser("quality", help="data quality: scores, failing checks"))
 
     jobs = commands.add_parser("jobs", help="run job messages from an SQS queue, once each")
     jobs.add_argument("--queue", required=True, help="queue of job messages (name or URL)")
@@ -180,6 +188,13 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from consumer.plan import run
+
+    sys.stdout.write(run(args) + "\n")
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from batch_jobs.cli import run
 
@@ -196,12 +211,16 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from consumer.config import load_config
+    from consumer.quality.gate import RouteQuality
     from consumer.route import Route
     from consumer.routing import Router
 
     config = load_config(args.config)
     routes = [Route(route, index) for index, route in enumerate(config.routes)]
     Router(routes, config.router.type_field)
+    for index, route in enumerate(config.routes):
+        if route.quality is not None:  # imports its predicates and corrections
+            RouteQuality(route.name, route.quality, f"routes.{index}.quality")
     sys.stdout.write(
         orjson.dumps(
             config.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
@@ -221,6 +240,25 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     else:
         moved = dlq.redrive(client, args.queue, args.to, args.limit)
         sys.stdout.write(f"moved {moved} message(s)\n")
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from consumer.aws import AwsClients
+    from consumer.config import load_config
+    from consumer.quality.report import parse_period, render, report
+
+    try:
+        period_s = parse_period(args.since)
+    except argparse.ArgumentTypeError as exc:
+        print(f"sluice: --since: {exc}", file=sys.stderr)
+        return 2
+    config = load_config(args.config)
+    summary = report(AwsClients().client("s3"), config, period_s)
+    if args.json:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render(summary, args.since) + "\n")
     return 0
 
 
@@ -281,8 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "health": cmd_health,
         "batch": cmd_batch,
         "cost": cmd_cost,
+        "plan": cmd_plan,
         "kcl": cmd_kcl,
         "jobs": cmd_jobs,
+        "quality": cmd_quality,
     }
     try:
         return handlers[args.command](args)

@@ -13,8 +13,11 @@ from functools import partial
 
 from consumer.batcher import Cut
 from consumer.errors import SinkError
+from consumer.faults import crash_point
+from consumer.quality.cut import apply_quality
+from consumer.quality.gate import RouteQuality
 from consumer.retry import RetryConfig, call_with_retry
-from consumer.sinks.base import Sink
+from consumer.sinks.base import Batch, Sink
 
 
 class Flusher:
@@ -23,19 +26,24 @@ class Flusher:
         sinks_by_route: Mapping[str, Sequence[Sink]],
         retry: RetryConfig,
         max_workers: int = 8,
+        quality: Mapping[str, RouteQuality] | None = None,
     ) -> None:
         self.sinks_by_route = sinks_by_route
+        self.quality = dict(quality or {})
         self.retry = retry
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flush")
 
     def write(self, cut: Cut) -> int:
-        """Write the cut; returns how many rows had to be sent again after a retriable error."""
+        """Write the cut; returns how many rows had to be sent again after a retriable error.
+        Routes with quality checks are gated first, once per cut (consumer/quality)."""
+        if self.quality and not cut.quality:
+            apply_quality(cut, self.quality)
         futures = []
         retried: list[int] = []  # list.append is atomic across the writer threads
         for batch in cut.batches:
             for sink in self.sinks_by_route[batch.route]:
                 what = f"sink {sink.name!r} route {batch.route or 'quarantine'!r}"
-                call = partial(sink.write, batch)
+                call = partial(_write, sink, batch)
 
                 def count(exc: BaseException, rows: int = len(batch.rows)) -> None:
                     retried.append(rows)
@@ -54,3 +62,9 @@ class Flusher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _write(sink: Sink, batch: Batch) -> None:
+    crash_point("before_sink_write_" + sink.name)
+    sink.write(batch)
+    crash_point("after_sink_write_" + sink.name)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from consumer.hooks import FlushInfo, Hook
 from consumer.quarantine import QUARANTINE_ROUTE
 
-COUNT, MS, SECONDS = "Count", "Milliseconds", "Seconds"
+COUNT, MS, SECONDS, NONE = "Count", "Milliseconds", "Seconds", "None"
 
 # The contract (docs/metrics.md): name -> (unit, dimension sets it is emitted with).
 SOURCE, ROUTE, ERROR = (
@@ -45,6 +45,10 @@ CONTRACT: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     "RowsWritten": (COUNT, (ROUTE,)),
     "FlushFailures": (COUNT, (SOURCE,)),
     "BacklogPerTask": (COUNT, (("service",),)),
+    "QualityScore": (NONE, (ROUTE,)),
+    "QualityBatchesFailed": (COUNT, (ROUTE,)),
+    "QualityAlerts": (COUNT, (SOURCE, ROUTE)),
+    "RowsCorrected": (COUNT, (ROUTE,)),
 }
 
 
@@ -142,6 +146,7 @@ class EmfMetrics(Hook):
         self.writer.write(summary)
         self._per_route(info)
         self._per_error(info)
+        self._quality(info)
 
     def _per_route(self, info: FlushInfo) -> None:
         rows = Counter[str]()
@@ -163,6 +168,21 @@ class EmfMetrics(Hook):
                 {"source": info.source, "stage": stage, "error_type": error_type}
             )
             context.put_metric("RecordsQuarantined", count, COUNT)
+            self.writer.write(context)
+
+    def _quality(self, info: FlushInfo) -> None:
+        """One record per gated batch: its score, whether it failed, alerted, and repairs."""
+        for result in info.cut.quality:
+            context = self._context({"source": info.source, "route": result.route})
+            context.put_metric("QualityScore", result.score, NONE)
+            context.put_metric("QualityBatchesFailed", int(not result.passed), COUNT)
+            context.put_metric("QualityAlerts", int(result.decision == "write_and_alert"), COUNT)
+            context.put_metric("RowsCorrected", result.corrected, COUNT)
+            self.writer.write(context)
+        if info.cut.quality:  # per source too, for the alarm (routes are not alarm dimensions)
+            context = self._context({"source": info.source})
+            alerts = sum(r.decision == "write_and_alert" for r in info.cut.quality)
+            context.put_metric("QualityAlerts", alerts, COUNT)
             self.writer.write(context)
 
     def on_flush_failed(self, source: str, error: BaseException) -> None:

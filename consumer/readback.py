@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,10 +37,15 @@ class Found:
     db_rows: int = 0
 
 
-def iter_objects(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def iter_objects(
+    s3: Any, bucket: str, prefix: str, skip: Container[str] = ()
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(key, rows) of every gzip'd JSON Lines object under `prefix`, but those in `skip`."""
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
         for obj in page.get("Contents", []):
+            if obj["Key"] in skip or not obj["Key"].endswith(".jsonl.gz"):
+                continue
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             lines = gzip.decompress(body).splitlines()
             yield obj["Key"], [orjson.loads(line) for line in lines if line]

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from consumer.errors import ConfigError, RecordError
 from consumer.loading import load_object
 from consumer.partitioning import PartitionConfig, Partitioner
+from consumer.quality.config import QualityConfig
+from consumer.transforms.external import ExternalTransform, ExternalTransformConfig
 
 Row = dict[str, Any]
 Transform = Callable[[Any], Any]
@@ -33,8 +35,10 @@ class RouteConfig(BaseModel):
     record_type: str | None = Field(None, description="value of the router's type_field")
     source: str | None = Field(None, description="stream or queue name; any when unset")
     schema_path: str = Field(alias="schema", description="pydantic model, 'module:Class'")
-    transform: str | None = Field(
-        None, description="'module:function'; the validated model itself, as JSON, when unset"
+    transform: str | ExternalTransformConfig | None = Field(
+        None,
+        description="'module:function', or { command = [...] } for an external command "
+        "(docs/external-transforms.md); the validated model itself, as JSON, when unset",
     )
     output_model: str | None = Field(
         None, description="pydantic model of the output rows, 'module:Class' (column types)"
@@ -44,6 +48,7 @@ class RouteConfig(BaseModel):
     version_field: str | None = Field(None, description="monotonic guard for database upserts")
     partition: PartitionConfig = PartitionConfig()
     buffer: BufferConfig | None = None
+    quality: QualityConfig | None = Field(None, description="data quality checks (docs/quality.md)")
 
     @field_validator("key", "sinks", mode="before")
     @classmethod
@@ -70,6 +75,8 @@ def _rows(result: Any) -> list[Row]:
     """Normalise what a transform returned: None, a row, a model, or an iterable of rows or
     models. Anything else (a nested list, None inside a list) is an error, never a silent
     loss of rows."""
+    if type(result) is dict:  # the common case, before the slower ABC checks
+        return [result]
     if result is None:
         return []
     if isinstance(result, Mapping | BaseModel):
@@ -86,9 +93,12 @@ class Route:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise ConfigError(f"{where}.schema: {config.schema_path!r} is not a pydantic model")
         self.model: type[BaseModel] = model
-        self.transform_fn: Transform = (
-            load_object(config.transform, f"{where}.transform") if config.transform else _dump
-        )
+        self.external: ExternalTransform | None = None
+        self.transform_fn: Transform = _dump
+        if isinstance(config.transform, ExternalTransformConfig):
+            self.external = ExternalTransform(config.transform, config.name)
+        elif config.transform:
+            self.transform_fn = load_object(config.transform, f"{where}.transform")
         if not callable(self.transform_fn):
             raise ConfigError(f"{where}.transform: {config.transform!r} is not callable")
         self.column_types = self._column_types(config.output_model, f"{where}.output_model")
@@ -96,6 +106,11 @@ class Route:
         self.config = config
         self.identity = config.transform is None
         self.partitioner = Partitioner(config.partition)
+        self._model_partition = self._partition_from_model()
+
+    def close(self) -> None:
+        if self.external is not None:
+            self.external.close()
 
     @staticmethod
     def _column_types(path: str | None, field: str) -> dict[str, Any] | None:
@@ -112,9 +127,39 @@ class Route:
         except ValidationError as exc:
             raise RecordError("validate", "SchemaViolation", _summary(exc)) from None
 
+    def partition_view(self, model: BaseModel) -> dict[str, Any] | None:
+        """What the partitioner reads, taken from the model instead of its JSON row: the
+        time field's value (a datetime, an epoch number or an ISO string gives the same
+        instant either way). None when the row is needed: partition `fields` are written
+        in their JSON form, and a field read under an alias is not an attribute."""
+        if not self._model_partition:
+            return None
+        name = self.config.partition.time_field
+        return {} if name is None else {name: getattr(model, name)}
+
+    def _partition_from_model(self) -> bool:
+        config = self.config.partition
+        if config.fields:
+            return False
+        if config.time_field is None:
+            return True
+        field = self.model.model_fields.get(config.time_field)
+        return field is not None and (field.alias or config.time_field) == config.time_field
+
+    def validate_json(self, data: bytes) -> BaseModel | None:
+        """The model straight from the record's bytes (pydantic parses and validates in one
+        pass), or None when it does not validate: the caller then takes the full path,
+        which names the exact stage and error."""
+        try:
+            return self.model.model_validate_json(data)
+        except ValidationError:
+            return None
+
     def transform(self, model: BaseModel) -> list[Row]:
         try:
             return _rows(self.transform_fn(model))
+        except RecordError:
+            raise  # an external transform's own error envelope
         except Exception as exc:
             raise RecordError("transform", type(exc).__name__, str(exc)) from None
 

@@ -78,6 +78,7 @@ class Service:
 
     def close(self) -> None:
         self.flusher.close()
+        self.reader.pipeline.close()
         for sink in self.sinks.values():
             sink.close()
 
@@ -116,7 +117,7 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
         if source.create_checkpoint_table:
             create_table(dynamodb, source.checkpoint_table)
         checkpoints = DynamoCheckpointStore(
-            dynamodb, source.checkpoint_table, config.name, source.stream
+            dynamodb, source.checkpoint_table, config.name, source.stream, config.retry
         )
         reader = KinesisReader(
             source,

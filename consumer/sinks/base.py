@@ -32,6 +32,8 @@ class Batch:
     version_field: str | None = None
     column_types: Mapping[str, Any] | None = None
     """Python types of the columns, from the route's output model, for create-if-missing."""
+    quality: dict[str, Any] | None = None
+    """The route's quality result for this batch (consumer/quality), when it has checks."""
 
     @property
     def nbytes(self) -> int:
@@ -58,6 +60,12 @@ class Sink(Protocol):
     def is_retriable(self, exc: BaseException) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def reads_rows(sink: object) -> bool:
+    """Whether the sink reads `Batch.rows` (most do); one that writes only `Batch.lines`
+    says so with a class attribute `reads_rows = False`."""
+    return bool(getattr(sink, "reads_rows", True))
 
 
 def row_check_of(sink: object) -> RowCheck | None:

@@ -8,8 +8,11 @@ own object instead of adding a duplicate. A PutObject either lands whole or not 
 from __future__ import annotations
 
 import gzip
+import time
 from typing import Any, Literal
+from urllib.parse import urlencode
 
+import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,7 +57,30 @@ def object_key(prefix: str, batch: Batch) -> str:
     return "/".join(part for part in parts if part)
 
 
+MANIFEST_DIR = "_quality"
+"""Quality manifests sit under `<prefix>/_quality/`, one JSON object per batch written."""
+
+
+def manifest_key(prefix: str, key: str) -> str:
+    """Deterministic, like the object key, so a replayed batch overwrites its manifest."""
+    rest = key[len(prefix.strip("/")) :].lstrip("/") if prefix.strip("/") else key
+    parts = [prefix.strip("/"), MANIFEST_DIR, rest.removesuffix(".jsonl.gz") + ".json"]
+    return "/".join(part for part in parts if part)
+
+
+def quality_tags(quality: dict[str, Any]) -> str:
+    return urlencode(
+        {
+            "sluice-quality-score": f"{quality['score']:.4f}",
+            "sluice-quality-decision": quality["decision"],
+        }
+    )
+
+
 class S3Sink:
+    reads_rows = False
+    """Writes the encoded lines only: routes that write nowhere else skip building rows."""
+
     def __init__(self, name: str, config: S3SinkConfig, client: Any) -> None:
         self.name = name
         self.config = config
@@ -62,9 +88,14 @@ class S3Sink:
 
     def write(self, batch: Batch) -> None:
         body = gzip.compress(b"".join(batch.lines), compresslevel=self.config.gzip_level, mtime=0)
+        key = object_key(self.config.prefix, batch)
+        extra: dict[str, Any] = {}
+        if batch.quality is not None:
+            extra["Tagging"] = quality_tags(batch.quality)
         self.client.put_object(
             Bucket=self.config.bucket,
-            Key=object_key(self.config.prefix, batch),
+            Key=key,
+            **extra,
             Body=body,
             ContentType="application/gzip",
             Metadata={
@@ -73,6 +104,14 @@ class S3Sink:
                 "sluice-last-position": str(batch.last_position),
             },
         )
+
+        if batch.quality is not None:  # after the object: a manifest never names a missing one
+            self.client.put_object(
+                Bucket=self.config.bucket,
+                Key=manifest_key(self.config.prefix, key),
+                Body=orjson.dumps({**batch.quality, "object": key, "written_at": time.time()}),
+                ContentType="application/json",
+            )
 
     def is_retriable(self, exc: BaseException) -> bool:
         if isinstance(exc, ClientError):

@@ -23,6 +23,10 @@ CONTRACT = {
     "SqsOldestMessageAge": "Seconds",
     "BacklogPerTask": "Count",
     "FlushFailures": "Count",
+    "QualityAlerts": "Count",
+    "QualityScore": "None",
+    "QualityBatchesFailed": "Count",
+    "RowsCorrected": "Count",
 }
 DIMENSIONS = {"service", "route", "source", "sink", "error_type", "stage"}
 MONITORING = INFRA / "monitoring"
@@ -61,6 +65,7 @@ def test_the_promised_alarms_exist_and_are_well_formed() -> None:
         "flush-failures",
         "no-successful-flush-kinesis",
         "no-successful-flush-sqs",
+        "quality-alerts",
     } <= set(alarms)
     for alarm in alarms.values():
         assert alarm["description"]
@@ -78,8 +83,10 @@ def test_dashboard_uses_contract_metrics() -> None:
         for row in widget["properties"].get("metrics", []):
             if isinstance(row[0], str) and row[0] == "sluice":
                 names.add(row[1])
+            elif isinstance(row[0], dict) and "{sluice," in row[0].get("expression", ""):
+                names.update(re.findall(r'MetricName="([A-Za-z]+)"', row[0]["expression"]))
     assert names <= set(CONTRACT)
-    assert {"RecordsIn", "IteratorAge", "BacklogPerTask", "FlushFailures"} <= names
+    assert {"RecordsIn", "IteratorAge", "BacklogPerTask", "FlushFailures", "QualityScore"} <= names
 
 
 def test_every_placeholder_is_filled_by_terraform() -> None:

@@ -38,7 +38,17 @@ def reading_row(reading: Reading) -> dict[str, Any]:
     return {"id": reading.id, "key": reading.key, "seq": reading.seq, "value": reading.value}
 
 
-def make_config(unique: str, db_path: Path, **buffer: Any) -> PipelineConfig:
+REPO = Path(__file__).resolve().parents[2]
+TRANSFORMS: dict[str, Any] = {
+    # the same rows, from a Python function and from a Node.js command (docs/external-transforms.md)
+    "python": "tests.integration.harness:reading_row",
+    "node": {"command": ["node", str(REPO / "examples" / "node-transform" / "readings.js")]},
+}
+
+
+def make_config(
+    unique: str, db_path: Path, transform: str = "python", **buffer: Any
+) -> PipelineConfig:
     raw: dict[str, Any] = {
         "name": f"it-{unique}",
         "source": {
@@ -53,7 +63,7 @@ def make_config(unique: str, db_path: Path, **buffer: Any) -> PipelineConfig:
                 "name": "readings",
                 "record_type": "reading",
                 "schema": "tests.integration.harness:Reading",
-                "transform": "tests.integration.harness:reading_row",
+                "transform": TRANSFORMS[transform],
                 "sinks": ["lake", "db"],
                 "key": "id",
                 "version_field": "seq",
@@ -91,8 +101,10 @@ class Harness:
     base_dir: Path
 
     @classmethod
-    def create(cls, aws: AwsClients, unique: str, tmp_path: Path, **buffer: Any) -> Harness:
-        config = make_config(unique, tmp_path / "it.db", **buffer)
+    def create(
+        cls, aws: AwsClients, unique: str, tmp_path: Path, transform: str = "python", **buffer: Any
+    ) -> Harness:
+        config = make_config(unique, tmp_path / "it.db", transform, **buffer)
         provision(config, aws)
         return cls(config, aws, tmp_path)
 
@@ -133,6 +145,13 @@ class Harness:
         s3 = self.aws.client("s3")
         objects = sorted(iter_objects(s3, bucket, "lake"), key=lambda item: _position(item[0]))
         return [row for _, rows in objects for row in rows]
+
+    def lake_rows_by_shard(self) -> dict[str, list[dict[str, Any]]]:
+        bucket = f"lake-{self.config.name.removeprefix('it-')}"
+        by_shard: dict[str, list[dict[str, Any]]] = {}
+        for key, rows in iter_objects(self.aws.client("s3"), bucket, "lake"):
+            by_shard.setdefault(_position(key)[0], []).extend(rows)
+        return by_shard
 
     def _ids(self, prefix: str, field: str) -> Counter[str]:
         bucket = f"lake-{self.config.name.removeprefix('it-')}"

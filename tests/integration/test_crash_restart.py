@@ -24,11 +24,11 @@ def _records() -> list[tuple[str, bytes]]:
 
 @pytest.mark.parametrize("crash_at_commit", [1, 4, 9])
 def test_crash_after_sink_write_before_checkpoint(
-    aws: AwsClients, unique: str, tmp_path: Path, crash_at_commit: int
+    aws: AwsClients, unique: str, tmp_path: Path, transform: str, crash_at_commit: int
 ) -> None:
     # GIVEN 600 records, two of them bad, and a consumer that dies right after the sinks
     # confirmed a flush but before its checkpoint is stored
-    harness = Harness.create(aws, unique, tmp_path)
+    harness = Harness.create(aws, unique, tmp_path, transform=transform)
     harness.put(_records())
     first = harness.service()
     crashing = CrashingCheckpoints(

@@ -40,10 +40,10 @@ BAD_INPUTS: dict[str, tuple[bytes, str, str]] = {
 
 
 def test_every_kind_of_bad_record_is_quarantined_with_its_stage(
-    aws: AwsClients, unique: str, tmp_path: Path
+    aws: AwsClients, unique: str, tmp_path: Path, transform: str
 ) -> None:
     # GIVEN one record of each bad kind between good ones (decode limits: 256 KiB, depth 32)
-    harness = Harness.create(aws, unique, tmp_path)
+    harness = Harness.create(aws, unique, tmp_path, transform=transform)
     records = [reading(i) for i in range(20)]
     records += [(name, data) for name, (data, _, _) in BAD_INPUTS.items()]
     harness.put(records)

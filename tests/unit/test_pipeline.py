@@ -1,9 +1,15 @@
-"""Pipeline.process: rows for good records, exactly one quarantine item for any bad one."""
+"""Pipeline.process: rows for good records, exactly one quarantine item for any bad one.
+
+Every test runs twice: with the in-process Python transforms below and with the Node.js
+external transform in examples/node-transform, which computes the same rows (issue 12).
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,7 +22,13 @@ from consumer.quarantine import QUARANTINE_ROUTE, original_bytes
 from consumer.record import Position, Record
 from consumer.route import Route, RouteConfig
 from consumer.routing import Router
+from tests.conftest import require
 
+NODE_TRANSFORM = (
+    Path(__file__).resolve().parents[2] / "examples" / "node-transform" / "transform.js"
+)
+# The error type of a transform that throws: the exception's class name in each language.
+THROWN = {"python": "RuntimeError", "node": "Error"}
 ARRIVAL = datetime(2026, 11, 22, 13, 5, tzinfo=UTC).timestamp()
 
 
@@ -53,14 +65,27 @@ def no_nul(row: dict[str, Any], line: bytes) -> str | None:
     return "NUL in a string" if b"\\u0000" in line else None
 
 
+def _transform(kind: str, python: str) -> Any:
+    if kind == "python":
+        return f"{__name__}:{python}"
+    return {"command": ["node", str(NODE_TRANSFORM)], "timeout_s": 10}
+
+
+@pytest.fixture(params=["python", "node"])
+def kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "node" and shutil.which("node") is None:
+        require(False, "node is not installed: the external transform example needs it")
+    return str(request.param)
+
+
 @pytest.fixture()
-def pipeline() -> Pipeline:
+def pipeline(kind: str) -> Iterator[Pipeline]:
     orders = _route(
         0,
         name="orders",
         record_type="order",
         schema=f"{__name__}:Order",
-        transform=f"{__name__}:order_rows",
+        transform=_transform(kind, "order_rows"),
         partition={"time_field": "ts", "granularity": "day", "fields": ["region"]},
     )
     clicks = _route(
@@ -68,11 +93,15 @@ def pipeline() -> Pipeline:
         name="clicks",
         record_type="click",
         schema=f"{__name__}:Click",
-        transform=f"{__name__}:click_rows",
+        transform=_transform(kind, "click_rows"),
     )
     routes = [orders, clicks]
     decoder = Decoder(DecodeConfig(max_record_bytes=1000, max_depth=4))
-    return Pipeline(decoder, routes, Router(routes, "type"), row_checks={"orders": [no_nul]})
+    yield Pipeline(decoder, routes, Router(routes, "type"), row_checks={"orders": [no_nul]})
+    for route in routes:
+        if route.external is not None:
+            assert route.external.restarts == 0  # the process stayed warm
+            route.external.close()
 
 
 MakeRecord = Callable[[bytes], Record]
@@ -133,14 +162,14 @@ BAD_RECORDS: dict[str, tuple[bytes, str, str | None]] = {
     "no-route": (_json({"type": "refund", "id": 1}), "route/UnknownRoute", None),
     "schema": (_json({**ORDER, "id": "x"}), "validate/SchemaViolation", "orders"),
     "bad-time": (_json({**ORDER, "ts": "soon"}), "transform/BadPartitionValue", "orders"),
-    "mid-transform": (_json({**CLICK, "fail_after": 2}), "transform/RuntimeError", "clicks"),
+    "mid-transform": (_json({**CLICK, "fail_after": 2}), "transform/{thrown}", "clicks"),
     "unstorable": (_json({**ORDER, "payload": "a\u0000b"}), "load/UnstorableValue", "orders"),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_RECORDS))
 def test_each_failure_is_exactly_one_quarantine_item(
-    pipeline: Pipeline, make_record: MakeRecord, case: str
+    pipeline: Pipeline, make_record: MakeRecord, case: str, kind: str
 ) -> None:
     # GIVEN a record that fails at one stage
     data, failure, route = BAD_RECORDS[case]
@@ -153,7 +182,8 @@ def test_each_failure_is_exactly_one_quarantine_item(
     assert item.route == QUARANTINE_ROUTE
     assert item.output_partition == "dt=2026-11-22/hr=13"
     row = item.row
-    assert (f"{row['stage']}/{row['error_type']}", row["route"]) == (failure, route)
+    expected = failure.format(thrown=THROWN[kind])
+    assert (f"{row['stage']}/{row['error_type']}", row["route"]) == (expected, route)
     assert row["message"]
     assert original_bytes(row) == data
     assert row["source"] == "events"

@@ -1,0 +1,1 @@
+"""Transforms that are not Python functions: external commands (any language)."""

@@ -1,0 +1,18 @@
+"""Fixtures for the integration tier."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import require
+
+
+@pytest.fixture(params=["python", "node"])
+def transform(request: pytest.FixtureRequest) -> str:
+    """The shared pipeline tests run once with the Python transform and once with the
+    Node.js external command that makes the same rows (examples/node-transform)."""
+    if request.param == "node":
+        require(shutil.which("node") is not None, "node is not installed (the external transform)")
+    return str(request.param)
