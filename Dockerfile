@@ -9,9 +9,8 @@
 #
 # The entrypoint is `sluice` itself, so every subcommand runs as the container's command:
 # `run --config FILE` (the default), `batch run JOB --config FILE`, `jobs`, `health`,
-# `validate`, `dlq inspect|redrive`, `demo`. `sluice consume` and `sluice kcl run` (the KCL
-# MultiLangDaemon path, issue 5) are not built yet; they will need no image change beyond
-# WITH_KCL=true for the latter.
+# `validate`, `dlq inspect|redrive`, `demo`, and in the WITH_KCL=true image
+# `kcl run --config FILE` (the KCL MultiLangDaemon path).
 
 ARG WITH_KCL=false
 
@@ -29,12 +28,15 @@ COPY batch_jobs ./batch_jobs
 RUN /opt/sluice/bin/pip install --no-cache-dir /src \
     && /opt/sluice/bin/python -m compileall -q /opt/sluice
 
-# ------------------------------------------- build, KCL path (future work, issue 5)
-# amazon-kclpy pins the KCL MultiLangDaemon jars: its pom.xml lists their exact versions
-# and its install step downloads them from Maven Central into amazon_kclpy/jars.
+# ---------------------------------------------------------------- build, KCL path
+# amazon-kclpy, pinned by hash, pins the KCL MultiLangDaemon jars: its pom.xml lists their
+# exact versions and its build downloads them from Maven Central into amazon_kclpy/jars.
+# `sluice kcl jars` fails unless the multilang jar is there and every file is a real jar:
+# an image never ships without its jars.
 FROM build AS build-kcl
-ARG AMAZON_KCLPY_VERSION=3.2.0
-RUN /opt/sluice/bin/pip install --no-cache-dir "amazon-kclpy==${AMAZON_KCLPY_VERSION}" \
+COPY requirements/kcl-image.txt ./
+RUN /opt/sluice/bin/pip install --no-cache-dir --no-deps --require-hashes -r kcl-image.txt \
+    && /opt/sluice/bin/sluice kcl jars > /dev/null \
     && /opt/sluice/bin/python -m compileall -q /opt/sluice
 
 # ------------------------------------------------------------------------- runtime

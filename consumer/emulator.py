@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from consumer import emulator_reshard
 from consumer.aws import AwsClients
 from consumer.config import PipelineConfig
 from consumer.sinks.s3 import S3SinkConfig
@@ -40,6 +41,7 @@ def embedded_emulator() -> Iterator[str]:
     for key, value in _FAKE_CREDENTIALS.items():
         os.environ.setdefault(key, value)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    emulator_reshard.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

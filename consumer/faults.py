@@ -3,23 +3,45 @@
 `SLUICE_CRASH_AT=after_write_before_ack:N` makes the process die (os._exit, like
 SIGKILL: no cleanup, no flush) at the Nth flush, after every sink confirmed it and before
 the source is acked (Kinesis checkpoint, SQS delete): the window in which a crash must
-lose nothing and duplicate nothing. Read once at start; costs one comparison per flush.
+lose nothing and duplicate nothing. `before_sink_write_NAME:N` and
+`after_sink_write_NAME:N` die at the Nth write of sink NAME, just before it starts or just
+after it confirmed, while the cut's other sinks write in parallel: between one sink's
+effect and another's. Read once at start; costs one comparison per point.
+
+`SLUICE_HOLD_FILE=PATH` makes a KCL child wait before it writes a cut, for as long as PATH
+exists (at most five minutes), after creating `PATH.held` to say it is waiting: the zombie
+test freezes a worker that way with a cut in hand, lets another worker take its lease,
+then lets it go on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 _POINT, _, _COUNT = os.environ.get("SLUICE_CRASH_AT", "").partition(":")
-_hits = {"after_write_before_ack": 0}
+_hits: dict[str, int] = {}
+_HOLD = os.environ.get("SLUICE_HOLD_FILE")
 
 
 def crash_point(name: str) -> None:
     if name != _POINT:
         return
-    _hits[name] += 1
+    _hits[name] = _hits.get(name, 0) + 1
     if _hits[name] >= int(_COUNT or 1):
         log.warning("injected crash", extra={"point": name, "flush": _hits[name]})
         os._exit(137)
+
+
+def hold_point(limit_s: float = 300.0) -> None:
+    """Wait while the hold file exists (only when `SLUICE_HOLD_FILE` is set)."""
+    if _HOLD is None or not os.path.exists(_HOLD):
+        return
+    Path(_HOLD + ".held").touch()
+    log.warning("holding before a write", extra={"hold_file": _HOLD})
+    deadline = time.monotonic() + limit_s
+    while os.path.exists(_HOLD) and time.monotonic() < deadline:
+        time.sleep(0.05)

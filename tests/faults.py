@@ -3,6 +3,9 @@ but chosen calls fail first, as they do against AWS under load or at the worst m
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -64,3 +67,76 @@ class CrashingCheckpoints:
 
     def end_shard(self, shard: str) -> None:
         self.inner.end_shard(shard)
+
+
+class TcpOutage:
+    """A loopback TCP proxy in front of a real server that can go down and come back.
+
+    Down, it closes every open connection and refuses new ones (nothing listens on its
+    port), which is what a client sees when the server restarts or the network drops.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self._listener: Any = None
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone leaves it bound
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def refuses(self) -> bool:
+        """Whether a new connection is refused now, as it is during an outage."""
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    def _accept(self, listener: Any) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed: the outage began
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: Any, target: Any) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                target.close()

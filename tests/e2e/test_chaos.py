@@ -43,6 +43,37 @@ def test_crash_after_write_before_checkpoint_then_restart(
     assert verdict.perfect, verdict
 
 
+@pytest.mark.parametrize(
+    "point",
+    [
+        # the database has (or is about to have) the cut, the lake not yet
+        "after_sink_write_db:3",
+        "before_sink_write_lake:3",
+        # the reverse: the lake has it, the database not yet
+        "after_sink_write_lake:3",
+        "before_sink_write_db:3",
+    ],
+)
+def test_crash_between_one_sinks_write_and_anothers_then_restart(
+    aws: AwsClients, emulator_endpoint: str, unique: str, tmp_path: Path, point: str
+) -> None:
+    # GIVEN 500 records and a consumer that dies at the 3rd write of one sink, while the
+    # other sink of the same cut writes in parallel
+    harness, config = _kinesis(aws, unique, tmp_path, 500)
+    crashing = sluice_env(emulator_endpoint, SLUICE_CRASH_AT=point)
+
+    # WHEN it crashes, then a healthy one runs to the end
+    first = run_sluice(config, crashing, "--until-idle")
+    second = run_sluice(config, sluice_env(emulator_endpoint), "--until-idle")
+
+    # THEN the crash happened where asked, and both sinks hold every record exactly once
+    assert first.returncode == 137, first.stderr[-2000:]
+    assert "injected crash" in first.stderr
+    assert second.returncode == 0, second.stderr[-2000:]
+    verdict = check(harness, [f"r{i}" for i in range(500)])
+    assert verdict.perfect, verdict
+
+
 def test_sqs_crash_after_write_before_delete_then_restart(
     aws: AwsClients, emulator_endpoint: str, unique: str, tmp_path: Path
 ) -> None:

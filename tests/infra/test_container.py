@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from typing import Any
@@ -39,8 +40,8 @@ def _compose() -> dict[str, Any]:
     return loaded
 
 
-def _parses(argv: list[str]) -> None:
-    _parser().parse_args(argv)
+def _parses(argv: list[str]) -> argparse.Namespace:
+    return _parser().parse_args(argv)
 
 
 def test_dockerfile_is_multi_stage_on_python_slim() -> None:
@@ -71,7 +72,12 @@ def test_java_only_in_the_kcl_variant() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
     runtime_false = text[text.index("AS runtime-false") : text.index("AS runtime-true")]
     assert "openjdk" not in runtime_false
-    assert re.search(r"ARG AMAZON_KCLPY_VERSION=\d+\.\d+\.\d+", text)
+    # amazon-kclpy pinned by hash, and the build fails unless its jars are real
+    build_kcl = text[text.index("AS build-kcl") : text.index("AS base")]
+    assert "--require-hashes -r kcl-image.txt" in build_kcl
+    assert "sluice kcl jars" in build_kcl
+    pin = (ROOT / "requirements" / "kcl-image.txt").read_text(encoding="utf-8")
+    assert re.search(r"amazon-kclpy==\d+\.\d+\.\d+ \\\n\s+--hash=sha256:[0-9a-f]{64}", pin)
 
 
 def test_dockerignore_keeps_the_context_small() -> None:
@@ -116,7 +122,6 @@ def test_terraform_default_commands_parse() -> None:
     for folder, variable in (
         (MODULES / "consumer_service", "command"),
         (MODULES / "batch_job", "command"),
-        (EXAMPLE, "consumer_command"),
         (EXAMPLE, "batch_command"),
     ):
         _parses(load_dir(folder).variables[variable]["default"])
@@ -137,3 +142,24 @@ def test_documented_batch_commands_parse() -> None:
     )
     _parses(["batch", "run", "backfill", "--config", "/app/pipeline.toml", "--param", "bucket=b"])
     _parses(["health", "--url", "http://127.0.0.1:8080/healthz"])
+
+
+def test_the_default_consumer_commands_are_ones_sluice_accepts() -> None:
+    # GIVEN the example deployment's default commands (polling/SQS, and the KCL driver)
+    text = (EXAMPLE / "main.tf").read_text()
+    block = text[text.index("consumer_command = var.consumer_command") :]
+    block = block[: block.index("\n  )\n")]
+    kcl_part, run_part = block.split("] : [", 1)
+    # WHEN each is parsed by sluice's own CLI, Terraform expressions replaced by samples
+    samples = {"local.kcl_application_name": "demo-kcl", "tostring(var.stop_timeout_s)": "60"}
+    commands = []
+    for part in (kcl_part[kcl_part.index("[") + 1 :], run_part):
+        items = [item.strip() for item in part.replace("\n", " ").split(",")]
+        args = [samples.get(item, item.strip('"]')) for item in items if item.strip("] ")]
+        commands.append(args)
+    parsed = [_parses(args) for args in commands]
+    # THEN the KCL command runs the daemon on fan-out with the lease table Terraform makes
+    assert commands[0][:2] == ["kcl", "run"] and commands[1][0] == "run"
+    assert parsed[0].application_name == "demo-kcl" and parsed[0].retrieval_mode == "fanout"
+    assert parsed[0].stop_timeout_s == 60.0
+    assert 'kcl_application_name = var.kinesis_driver == "kcl"' in text

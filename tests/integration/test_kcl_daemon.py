@@ -10,6 +10,7 @@ moto's WSGI app is served by hypercorn here (HTTP/1.1 and h2c), one request at a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import os
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from consumer.aws import AwsClients
@@ -74,6 +76,7 @@ def h2_endpoint() -> Iterator[str]:
     from hypercorn.config import Config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from consumer import emulator_reshard
     from consumer.sources.kcl.cli import find_jars
 
     find_jars(None)  # real jars, not placeholders
@@ -87,6 +90,7 @@ def h2_endpoint() -> Iterator[str]:
     config.loglevel = "WARNING"
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
+    emulator_reshard.install()  # reshards as Kinesis does them, ChildShards included
     app = _Serialized(DomainDispatcherApplication(create_backend_app))
 
     def run() -> None:
@@ -111,16 +115,27 @@ def h2_endpoint() -> Iterator[str]:
 class Kcl:
     """`sluice kcl run` for a harness' pipeline, restartable, with its log kept."""
 
-    def __init__(self, harness: Harness, endpoint: str, work: Path) -> None:
+    def __init__(
+        self,
+        harness: Harness,
+        endpoint: str,
+        work: Path,
+        log_level: str = "WARNING",
+        sets: Iterable[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.harness = harness
+        work.mkdir(parents=True, exist_ok=True)
         self.work = work
+        self.sets = [item for pair in sets for item in ("--set", pair)]
         self.config = write_toml(harness.config, work / "pipeline.toml")
         self.env = {
             **os.environ,
             **CREDENTIALS,
             "AWS_ENDPOINT_URL": endpoint,
             "PYTHONPATH": str(REPO),
-            "SLUICE_LOG_LEVEL": "WARNING",
+            "SLUICE_LOG_LEVEL": log_level,
+            **(env or {}),
         }
         self.runs = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -144,6 +159,7 @@ class Kcl:
                     "failoverTimeMillis=3000",
                     "--set",
                     "parentShardPollIntervalMillis=1000",
+                    *self.sets,
                 ],
                 cwd=REPO,
                 env=self.env,
@@ -253,15 +269,17 @@ def lease_checkpoints(aws: AwsClients, table: str) -> dict[str, tuple[str, int]]
     }
 
 
-def produce(harness: Harness, count: int) -> tuple[set[str], set[str]]:
+def produce(
+    harness: Harness, count: int, first: int = 0, with_bad: bool = True
+) -> tuple[set[str], set[str]]:
     """`count` readings, half of them packed into KPL aggregates, and the bad ones;
     returns the expected lake ids and quarantine partition keys.
 
     Like the KPL, an aggregate only holds user records of one partition key: the KCL drops
     a whole aggregate when a user record's hash key lies outside the shard it was read from.
     """
-    good = [reading(index) for index in range(count)]
-    records = [*good[: count // 2], *BAD]
+    good = [reading(index) for index in range(first, first + count)]
+    records = [*good[: count // 2], *(BAD if with_bad else [])]
     by_key: dict[str, list[tuple[str, bytes]]] = {}
     for key, data in good[count // 2 :]:
         by_key.setdefault(key, []).append((key, data))
@@ -269,7 +287,7 @@ def produce(harness: Harness, count: int) -> tuple[set[str], set[str]]:
         for start in range(0, len(group), 5):
             records.append((group[start][0], kpl.aggregate(group[start : start + 5])))
     harness.put(records)
-    return {f"r{index}" for index in range(count)}, {key for key, _ in BAD}
+    return {f"r{index}" for index in range(first, first + count)}, {key for key, _ in BAD}
 
 
 def done(harness: Harness, ids: set[str], bad: set[str]) -> Callable[[], bool]:
@@ -372,3 +390,149 @@ def test_a_sink_down_for_a_while_skips_nothing(
     metrics = (tmp_path / "metrics.jsonl").read_text()
     assert '"FlushFailures"' in metrics
     assert "flush failed; exiting" in kcl.log()
+
+
+def shard_events(log: str) -> list[tuple[str, str, str]]:
+    """(time, "shard started" or "shard ended", shard) from the children's JSON log lines."""
+    events = []
+    for line in log.splitlines():
+        start = line.find("{")
+        if start < 0 or '"shard ' not in line:
+            continue
+        with contextlib.suppress(orjson.JSONDecodeError):
+            entry = orjson.loads(line[start:])
+            if entry.get("msg") in ("shard started", "shard ended"):
+                events.append((entry["ts"], entry["msg"], entry["shard"]))
+    return sorted(events)
+
+
+def test_a_split_mid_run_ends_the_parent_before_its_children_start(
+    h2_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a daemon consuming two shards
+    aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
+    harness = Harness.create(aws, unique, tmp_path)
+    ids, bad = produce(harness, 600)
+    kcl = Kcl(harness, h2_endpoint, tmp_path, log_level="INFO")
+    kinesis = aws.client("kinesis")
+    parent = kinesis.list_shards(StreamName=harness.stream)["Shards"][0]
+    kcl.start()
+    try:
+        wait_for("a first flush", lambda: len(harness.lake_ids()) > 0, kcl)
+        # WHEN shard 0 is split mid-run and more records arrive, now in its children
+        end = int(parent["HashKeyRange"]["EndingHashKey"])
+        kinesis.split_shard(
+            StreamName=harness.stream,
+            ShardToSplit=parent["ShardId"],
+            NewStartingHashKey=str(end // 2),
+        )
+        more, _ = produce(harness, 600, first=600, with_bad=False)
+        ids |= more
+        expected = last_positions(aws, harness.stream)
+        children = {
+            shard["ShardId"]
+            for shard in kinesis.list_shards(StreamName=harness.stream)["Shards"]
+            if shard.get("ParentShardId") == parent["ShardId"]
+        }
+        wait_for("every record", done(harness, ids, bad), kcl, timeout_s=240)
+        wait_for(
+            "the parent's SHARD_END and the children's last checkpoints",
+            lambda: (
+                lease_checkpoints(aws, harness.config.name).get(parent["ShardId"])
+                == ("SHARD_END", 0)
+                and all(
+                    lease_checkpoints(aws, harness.config.name).get(child) == expected[child]
+                    for child in children
+                )
+            ),
+            kcl,
+        )
+    finally:
+        code = kcl.stop()
+    # THEN every record landed once, and the parent ended before either child started
+    assert code == 0, kcl.log()[-5000:]
+    assert_exactly_once(harness, ids, bad)
+    events = shard_events(kcl.log())
+    ended = [ts for ts, msg, shard in events if msg == "shard ended" and shard == parent["ShardId"]]
+    started = [ts for ts, msg, shard in events if msg == "shard started" and shard in children]
+    assert len(ended) == 1 and len(started) >= 2, events
+    assert ended[0] <= min(started), events
+    assert kcl.strays() == []
+
+
+def lease_owners(aws: AwsClients, table: str) -> dict[str, str]:
+    items = aws.client("dynamodb").scan(TableName=table)["Items"]
+    return {item["leaseKey"]["S"]: item.get("leaseOwner", {}).get("S", "") for item in items}
+
+
+def _order(checkpoint: tuple[str, int]) -> tuple[int, int]:
+    sequence, sub = checkpoint
+    if sequence == "SHARD_END":
+        return (10**60, 0)
+    return (int(sequence), sub) if sequence.isdigit() else (-1, 0)
+
+
+def test_a_zombie_worker_writes_and_checkpoints_nothing_after_its_lease_is_taken(
+    h2_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN worker A has consumed and checkpointed two shards
+    aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
+    harness = Harness.create(aws, unique, tmp_path)
+    ids, bad = produce(harness, 400)
+    table = harness.config.name
+    hold = tmp_path / "hold"
+    a = Kcl(
+        harness,
+        h2_endpoint,
+        tmp_path / "a",
+        log_level="INFO",
+        env={"SLUICE_KCL_WORKER_ID": "worker-a", "SLUICE_HOLD_FILE": str(hold)},
+    )
+    b = Kcl(harness, h2_endpoint, tmp_path / "b", env={"SLUICE_KCL_WORKER_ID": "worker-b"})
+    a.start()
+    group = 0
+    try:
+        wait_for("A's first records", done(harness, ids, bad), a)
+        group = a.java_pid()
+        expected = last_positions(aws, harness.stream)
+        wait_for("A's checkpoints", lambda: lease_checkpoints(aws, table) == expected, a)
+        # WHEN A's child holds a cut of new records unwritten and A freezes (SIGSTOP)
+        hold.touch()
+        more, _ = produce(harness, 400, first=400, with_bad=False)
+        ids |= more
+        wait_for("A to hold a cut", (tmp_path / "hold.held").exists, a)
+        os.killpg(group, signal.SIGSTOP)
+        # AND worker B takes the expired leases and writes every record
+        b.start()
+        wait_for(
+            "B to own every lease and write every record",
+            lambda: (
+                set(lease_owners(aws, table).values()) == {"worker-b"} and done(harness, ids, bad)()
+            ),
+            b,
+        )
+        checkpoints = lease_checkpoints(aws, table)
+        # AND A wakes up with its cut in hand
+        os.killpg(group, signal.SIGCONT)
+        hold.unlink()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            now = lease_checkpoints(aws, table)
+            for shard, checkpoint in now.items():
+                assert _order(checkpoint) >= _order(checkpoints[shard]), (shard, checkpoint)
+            checkpoints = now
+            time.sleep(0.5)
+    finally:
+        hold.unlink(missing_ok=True)
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGCONT)
+        a.stop()
+        b.stop()
+    # THEN A's child, holding a cut when B owned the lease, checked the lease and dropped
+    # the cut instead of writing it; no checkpoint went backwards; every record is in the
+    # lake exactly once. (A may take a lease back afterwards, legitimately: KCL then
+    # replays from B's checkpoint, which rewrites objects idempotently.)
+    assert "lease taken by another worker; cut dropped, nothing written" in a.log()
+    assert_exactly_once(harness, ids, bad)
+    assert a.strays() == [] and b.strays() == []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from consumer.aws import AwsClients
 from consumer.producer import aggregate_groups
+from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore
 from tests.faults import FaultyClient
 from tests.integration.harness import Harness, kinesis_reader, reading
 
@@ -24,9 +26,8 @@ def _assert_exactly_once(harness: Harness, count: int) -> None:
 def test_reshard_on_the_emulator_ends_the_parent_and_starts_its_children(
     aws: AwsClients, unique: str, tmp_path: Path
 ) -> None:
-    # GIVEN records on a stream, then a split of shard 0, then more records. (moto still
-    # routes new records to the closed parent, so child-after-parent order is proven in
-    # tests/unit/test_reader_reshard.py with a fake that reshards like Kinesis.)
+    # GIVEN records on a stream, then a split of shard 0, then more records (the embedded
+    # emulator reshards as Kinesis does: consumer/emulator_reshard.py)
     harness = Harness.create(aws, unique, tmp_path, max_records=20)
     kinesis = aws.client("kinesis")
     stream = harness.stream
@@ -46,8 +47,14 @@ def test_reshard_on_the_emulator_ends_the_parent_and_starts_its_children(
     # WHEN the consumer runs until drained
     service = harness.run()
 
-    # THEN everything arrives once, the parent is ended and both children were started
+    # THEN everything arrives once, the parent holds only what was put before the split,
+    # its children what came after, and the parent was read to its end
     _assert_exactly_once(harness, 400)
+    by_shard: dict[str, set[int]] = {}
+    for shard, rows in harness.lake_rows_by_shard().items():
+        by_shard[shard] = {int(row["id"][1:]) for row in rows}
+    assert max(by_shard[parent["ShardId"]]) < 200
+    assert all(min(by_shard[child]) >= 200 for child in children)
     reader = kinesis_reader(service)
     assert parent["ShardId"] in reader.finished
     assert children <= set(reader.active) | reader.finished
@@ -129,3 +136,122 @@ def test_sigterm_style_stop_flushes_and_checkpoints(
     # THEN the buffered records were flushed and checkpointed: a restart reads nothing
     _assert_exactly_once(harness, 150)
     assert harness.run().stats.records_in == 0
+
+
+def test_a_closed_shard_read_to_its_end_names_its_children(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a shard with records, split into two children
+    harness = Harness.create(aws, unique, tmp_path)
+    kinesis = aws.client("kinesis")
+    harness.put([reading(i) for i in range(50)])
+    parent = kinesis.list_shards(StreamName=harness.stream)["Shards"][0]
+    end = int(parent["HashKeyRange"]["EndingHashKey"])
+    kinesis.split_shard(
+        StreamName=harness.stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str(end // 2)
+    )
+    iterator = kinesis.get_shard_iterator(
+        StreamName=harness.stream, ShardId=parent["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+
+    # WHEN it is read until GetRecords has nothing more (bounded)
+    records, response = 0, {}
+    for _ in range(10):
+        response = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+        records += len(response["Records"])
+        if "NextShardIterator" not in response:
+            break
+        iterator = response["NextShardIterator"]
+
+    # THEN the last answer ends the shard as Kinesis does: no next iterator, the children
+    assert records > 0
+    assert "NextShardIterator" not in response
+    assert {child["ShardId"] for child in response["ChildShards"]} == {
+        s["ShardId"]
+        for s in kinesis.list_shards(StreamName=harness.stream)["Shards"]
+        if s.get("ParentShardId") == parent["ShardId"]
+    }
+    assert all(child["ParentShards"] == [parent["ShardId"]] for child in response["ChildShards"])
+
+
+def test_throttled_checkpoint_writes_back_off_and_complete(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a checkpoint table that throttles every other read and write
+    harness = Harness.create(aws, unique, tmp_path, max_records=20)
+    harness.put([reading(i) for i in range(200)])
+    service = harness.service()
+    store = kinesis_reader(service).checkpoints
+    assert isinstance(store, DynamoCheckpointStore)
+    faulty = FaultyClient(store.client)
+    throttled = "ProvisionedThroughputExceededException"
+    faulty.faults["update_item"] = lambda n: throttled if n % 2 else None
+    faulty.faults["get_item"] = lambda n: throttled if n % 2 else None
+    store.client = faulty
+
+    # WHEN consumed
+    service.run(until_idle=True, max_runtime_s=60)
+    service.close()
+
+    # THEN it backed off and completed: every record once, every shard checkpointed
+    assert faulty.calls["update_item"] >= 10
+    _assert_exactly_once(harness, 200)
+    fresh = harness.service()
+    stored = kinesis_reader(fresh).checkpoints
+    shards = [
+        s["ShardId"] for s in aws.client("kinesis").list_shards(StreamName=harness.stream)["Shards"]
+    ]
+    assert all(stored.load(shard).position is not None for shard in shards)
+    fresh.close()
+
+
+@pytest.mark.parametrize("reshard", ["split", "merge"])
+def test_a_reshard_mid_run_keeps_per_key_order_and_loses_nothing(
+    aws: AwsClients, unique: str, tmp_path: Path, reshard: str
+) -> None:
+    # GIVEN a consumer running on two shards
+    harness = Harness.create(aws, unique, tmp_path, max_records=20)
+    kinesis = aws.client("kinesis")
+    harness.put([reading(i) for i in range(300)])
+    service = harness.service()
+    runner = threading.Thread(target=service.run, kwargs={"max_runtime_s": 20})
+    runner.start()
+    try:
+        # WHEN, once it has written something, the stream is resharded and more arrives
+        deadline = time.monotonic() + 15
+        while not harness.lake_ids() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        shards = kinesis.list_shards(StreamName=harness.stream)["Shards"]
+        if reshard == "split":
+            end = int(shards[0]["HashKeyRange"]["EndingHashKey"])
+            kinesis.split_shard(
+                StreamName=harness.stream,
+                ShardToSplit=shards[0]["ShardId"],
+                NewStartingHashKey=str(end // 2),
+            )
+        else:
+            kinesis.merge_shards(
+                StreamName=harness.stream,
+                ShardToMerge=shards[0]["ShardId"],
+                AdjacentShardToMerge=shards[1]["ShardId"],
+            )
+        harness.put([reading(i) for i in range(300, 600)])
+        deadline = time.monotonic() + 15
+        while len(harness.lake_ids()) < 600 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        service.stop.set()
+        runner.join()
+        service.close()
+
+    # THEN every record is there once, and each key's sequence numbers only grow when
+    # objects are read parents first (shard ids grow with each reshard)
+    _assert_exactly_once(harness, 600)
+    last: dict[str, int] = {}
+    for row in harness.lake_rows():
+        assert row["seq"] > last.get(row["key"], -1), row
+        last[row["key"]] = row["seq"]
+    new = {s["ShardId"] for s in kinesis.list_shards(StreamName=harness.stream)["Shards"]} - {
+        s["ShardId"] for s in shards
+    }
+    assert new and all(harness.lake_rows_by_shard().get(shard) for shard in new)

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.integration
 
 
 def test_consumes_every_shard_and_writes_lake_and_db(
-    aws: AwsClients, unique: str, tmp_path: Path
+    aws: AwsClients, unique: str, tmp_path: Path, transform: str
 ) -> None:
     # GIVEN 400 readings spread over a two-shard stream
-    harness = Harness.create(aws, unique, tmp_path)
+    harness = Harness.create(aws, unique, tmp_path, transform=transform)
     harness.put([reading(i) for i in range(400)])
 
     # WHEN the consumer runs until drained
@@ -52,10 +52,10 @@ def test_restart_resumes_from_checkpoint_without_rereading(
 
 
 def test_per_key_order_is_kept_within_the_lake(
-    aws: AwsClients, unique: str, tmp_path: Path
+    aws: AwsClients, unique: str, tmp_path: Path, transform: str
 ) -> None:
     # GIVEN readings with increasing per-key sequence numbers
-    harness = Harness.create(aws, unique, tmp_path)
+    harness = Harness.create(aws, unique, tmp_path, transform=transform)
     harness.put([reading(i) for i in range(300)])
 
     # WHEN consumed

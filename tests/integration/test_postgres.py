@@ -7,15 +7,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from consumer.aws import AwsClients
+from consumer.config import parse_config
 from consumer.record import Position
 from consumer.retry import RetryConfig, call_with_retry
 from consumer.sinks.base import Batch
 from consumer.sinks.postgres import PostgresSink, PostgresSinkConfig, safe_target
+from tests.faults import TcpOutage
+from tests.integration.harness import Harness, reading
 
 pytestmark = pytest.mark.integration
 RETRY = RetryConfig(max_attempts=6, base_delay_s=0.05, max_delay_s=0.5)
@@ -242,3 +247,58 @@ def test_create_table_takes_column_types_from_the_output_model(
         "paid_at": "timestamp with time zone",
         "amount": "numeric",
     }
+
+
+def test_a_database_down_for_a_while_holds_the_checkpoint_then_completes(
+    aws: AwsClients, pg_url: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a pipeline whose database sink reaches PostgreSQL through a link that drops
+    # (open connections cut, new ones refused) for three seconds in the middle of the run
+    link = TcpOutage("127.0.0.1", 5432)
+    link.up()
+    proxied = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{link.port}")
+    harness = Harness.create(aws, unique, tmp_path, max_records=25)
+    raw = harness.config.model_dump(mode="json", by_alias=True)
+    table = f"readings_{unique}"
+    raw["sinks"]["db"] = {
+        "type": "postgres",
+        "url": proxied,
+        "table": table,
+        "create_table": True,
+        "connect_timeout_s": 2,
+    }
+    harness.config = parse_config(raw, "test")
+    harness.put([reading(i) for i in range(400)])
+    service = harness.service()
+
+    refused: list[bool] = []
+
+    def outage() -> None:
+        time.sleep(0.5)
+        link.down()
+        refused.append(link.refuses())
+        time.sleep(3)
+        link.up()
+        refused.append(link.refuses())
+
+    cut = threading.Thread(target=outage)
+    cut.start()
+    try:
+        # WHEN the consumer runs through the outage
+        service.run(until_idle=True, max_runtime_s=90)
+    finally:
+        cut.join()
+        service.close()
+        link.down()
+
+    # THEN the link really was down, then up; writes were retried; and every record is in
+    # the lake once and in the table
+    assert refused == [True, False]
+    metrics = (tmp_path / "metrics.jsonl").read_text()
+    assert '"RecordsRetried"' in metrics
+    assert set(harness.lake_ids()) == {f"r{i}" for i in range(400)}
+    assert max(harness.lake_ids().values()) == 1
+    rows = fetch(pg_url, table, "id")
+    assert sorted(row[0] for row in rows) == sorted(f"r{i}" for i in range(400))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP TABLE IF EXISTS "{table}"')

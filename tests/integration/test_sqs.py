@@ -225,3 +225,21 @@ def test_stop_releases_unfinished_messages_at_once(
     # THEN what was buffered was flushed and deleted, and nothing is left hidden
     assert len(harness.lake_ids()) == 15
     assert harness.count(harness.source.queue) == 0
+
+
+def test_a_body_that_is_not_json_is_quarantined_and_deleted(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN good messages and two bodies that are not JSON
+    harness = SqsHarness.create_sqs(aws, unique, tmp_path)
+    harness.send([body(i) for i in range(5)] + ["hello, I am not JSON", '{"type": "reading",'])
+
+    # WHEN consumed
+    harness.run(max_runtime_s=60)
+
+    # THEN the good ones are written, the bad ones quarantined with their reason, and the
+    # queue is empty: nothing waits for a retry that cannot help
+    assert set(harness.lake_ids()) == {f"r{i}" for i in range(5)}
+    reasons = [(row["stage"], row["error_type"]) for row in harness.quarantine_rows()]
+    assert reasons == [("decode", "InvalidJson")] * 2
+    assert harness.count(harness.source.queue) == 0

@@ -391,10 +391,10 @@ def test_a_sink_that_recovers_within_the_budget_writes_the_cut_once(kcl: Any) ->
 def test_an_unexpected_error_exits_instead_of_being_swallowed_by_kclpy(kcl: Any) -> None:
     shard = Shard(pipeline_config())
 
-    def broken(record: object) -> Any:
+    def broken(records: object) -> Any:
         raise RuntimeError("bug")
 
-    shard.parts.pipeline.process = broken  # type: ignore[method-assign]
+    shard.parts.pipeline.process_many = broken  # type: ignore[method-assign]
     daemon = FakeDaemon([initialize(), process_records(record(SEQ_A, reading(1)))])
     with pytest.raises(SystemExit) as exited:
         run(kcl, shard, daemon)
@@ -499,3 +499,43 @@ def test_a_print_in_a_transform_never_reaches_the_protocol_output(
     assert "transform saw 7" not in daemon.raw
     assert "transform saw 7" in capsys.readouterr().out
     assert all(m["action"] in {"status", "checkpoint"} for m in daemon.received)
+
+
+class SwitchableFence:
+    """A lease whose owner the test changes; the real one reads the lease table."""
+
+    def __init__(self) -> None:
+        self.owner = "me"
+        self.asked: list[str] = []
+
+    def holds(self, shard: str) -> bool:
+        self.asked.append(shard)
+        return self.owner == "me"
+
+
+def test_a_zombie_writes_nothing_once_its_lease_has_another_owner(kcl: Any) -> None:
+    # GIVEN a worker whose lease another worker takes after its first cut
+    shard = Shard(pipeline_config())
+    fence = SwitchableFence()
+
+    def taken() -> None:
+        fence.owner = "someone else"
+
+    seq = [str(int(SEQ_A) + n) for n in range(8)]
+    daemon = FakeDaemon(
+        [
+            initialize(),
+            process_records(*(record(seq[n], reading(n)) for n in range(3))),
+            taken,
+            # WHEN its daemon, not yet aware, hands it more records and then the shard's end
+            process_records(*(record(seq[n], reading(n)) for n in range(3, 6))),
+            process_records(*(record(seq[n], reading(n)) for n in range(6, 8))),
+            SHARD_ENDED,
+        ]
+    )
+    run(kcl, shard, daemon, fence=fence)
+    # THEN only the first cut was written and checkpointed: nothing after the lease moved,
+    # not even SHARD_END, and the lease was asked before each write
+    assert shard.ids == [0, 1, 2]
+    assert daemon.checkpoints == [(seq[2], 0)]
+    assert fence.asked == [SHARD, SHARD]

@@ -277,3 +277,20 @@ def test_run_forwards_sigterm_and_leaves_no_stray_process(tmp_path: Path) -> Non
     while not _gone(stray) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(stray)
+
+
+def test_sluice_kcl_jars_fails_on_placeholders_and_lists_real_jars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a jar folder with one placeholder (what an image built offline would hold)
+    _jar(tmp_path / "amazon-kinesis-client-multilang-2.5.8.jar")
+    (tmp_path / "netty-codec-http2-4.1.108.Final.jar").write_bytes(b"")
+    # WHEN `sluice kcl jars` checks it, THEN it fails naming the problem
+    assert cli.main(["jars", "--jars", str(tmp_path)]) == 2
+    assert "not jars" in capsys.readouterr().err
+    # AND with real jars only it prints the classpath and the KCL major version
+    (tmp_path / "netty-codec-http2-4.1.108.Final.jar").unlink()
+    assert cli.main(["jars", "--jars", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [str(tmp_path / "amazon-kinesis-client-multilang-2.5.8.jar")]
+    assert "KCL 2" in err

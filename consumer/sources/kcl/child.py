@@ -75,15 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from consumer.aws import AwsClients
     from consumer.config import load_config
+    from consumer.sources.kcl.fence import LeaseFence
     from consumer.sources.kcl.processor import ShardProcessor, build_parts
 
+    aws = AwsClients()
     try:
         config = load_config(args.config)
-        parts = build_parts(config, Path.cwd(), AwsClients())
+        parts = build_parts(config, Path.cwd(), aws)
     except ConfigError as exc:
         print(f"sluice kcl child: configuration error: {exc}", file=sys.stderr)
         return 2
-    processor = ShardProcessor(parts, flush_attempts=args.flush_attempts)
+    fence = LeaseFence.from_env(os.environ, aws.client("dynamodb"))
+    processor = ShardProcessor(parts, flush_attempts=args.flush_attempts, fence=fence)
     try:
         kcl.KCLProcess(
             processor, input_file=protocol_in, output_file=protocol_out, error_file=sys.stderr

@@ -1,4 +1,5 @@
-"""`sluice kcl properties` and `sluice kcl run`: the MultiLangDaemon for a pipeline file.
+"""`sluice kcl properties`, `sluice kcl run` and `sluice kcl jars`: the MultiLangDaemon
+for a pipeline file.
 
 `run` writes the properties, starts `java ... MultiLangDaemon` with the KCL jars that ship
 inside amazon-kclpy, and forwards SIGTERM/SIGINT to it: the daemon's shutdown hook asks
@@ -15,10 +16,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
@@ -27,6 +30,7 @@ from types import FrameType
 
 from consumer.config import PipelineConfig
 from consumer.errors import ConfigError
+from consumer.sources.kcl.fence import TABLE_ENV, WORKER_ENV
 from consumer.sources.kcl.properties import DAEMON_CLASS, endpoints, render_properties
 
 _MULTILANG_JAR = re.compile(r"amazon-kinesis-client-multilang-(\d+)\.[\w.\-]*\.jar$")
@@ -61,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra JVM option (repeatable), e.g. --jvm-opt=-Xmx512m",
     )
     run.add_argument("--log-configuration", default=None, help="logback.xml for the daemon")
+    jars = commands.add_parser(
+        "jars",
+        help="check the KCL jars and print the daemon's classpath; fails without real jars",
+    )
+    jars.add_argument(
+        "--jars", default=None, help="folder of the KCL jars (default: amazon_kclpy/jars)"
+    )
     run.add_argument(
         "--properties-out",
         default=None,
@@ -108,6 +119,11 @@ def _daemon_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from consumer.config import load_config
 
+    if args.kcl_command == "jars":
+        found = find_jars(args.jars)
+        sys.stdout.write("".join(f"{jar}\n" for jar in found))
+        print(f"{len(found)} jars, KCL {kcl_major_of(found)}", file=sys.stderr)
+        return 0
     config = load_config(args.config)
     if args.kcl_command == "properties":
         major = args.kcl_major or _installed_major()
@@ -119,18 +135,32 @@ def run(args: argparse.Namespace) -> int:
         return 0
     jars = find_jars(args.jars)
     major = args.kcl_major or kcl_major_of(jars)
-    text = _render(config, args, major)
+    extra = parse_sets(args.set)
+    worker = extra.setdefault("workerId", os.environ.get(WORKER_ENV) or default_worker_id())
+    text = _render(config, args, major, extra)
     java = find_java(args.java)
     emulated = bool(endpoints(os.environ))
+    # The children check before every write that their worker still owns the lease.
+    fence_env = {WORKER_ENV: worker, TABLE_ENV: args.application_name or config.name}
     with tempfile.TemporaryDirectory(prefix="sluice-kcl-") as folder:
         path = Path(args.properties_out or Path(folder, "sluice.properties"))
         path.write_text(text, encoding="latin-1")
         jvm_opts = [*DEFAULT_JVM_OPTS, *(EMULATOR_JVM_OPTS if emulated else ()), *args.jvm_opt]
         command = daemon_command(java, jars, path, jvm_opts, args.log_configuration)
-        return run_daemon(command)
+        return run_daemon(command, env={**os.environ, **fence_env})
 
 
-def _render(config: PipelineConfig, args: argparse.Namespace, major: int) -> str:
+def default_worker_id() -> str:
+    """Unique per daemon run: a restarted task is a new worker, never its own zombie."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _render(
+    config: PipelineConfig,
+    args: argparse.Namespace,
+    major: int,
+    extra: Mapping[str, str] | None = None,
+) -> str:
     return render_properties(
         config,
         args.config,
@@ -140,7 +170,7 @@ def _render(config: PipelineConfig, args: argparse.Namespace, major: int) -> str
         metrics_level=args.metrics_level,
         kcl_major=major,
         application_name=args.application_name,
-        extra=parse_sets(args.set),
+        extra=parse_sets(args.set) if extra is None else extra,
     )
 
 
@@ -228,7 +258,11 @@ def daemon_command(
 
 
 # -- running ----------------------------------------------------------------------------------
-def run_daemon(command: Sequence[str], children_grace_s: float = 5.0) -> int:
+def run_daemon(
+    command: Sequence[str],
+    children_grace_s: float = 5.0,
+    env: Mapping[str, str] | None = None,
+) -> int:
     """Run the daemon; forward SIGTERM/SIGINT; clean its process group up when it ends.
 
     A daemon stopped on request exits 0 here (the JVM reports 143 after its shutdown
@@ -237,6 +271,7 @@ def run_daemon(command: Sequence[str], children_grace_s: float = 5.0) -> int:
     # preexec_fn only makes one prctl call through a libc handle loaded beforehand.
     proc = subprocess.Popen(
         list(command),
+        env=env,
         start_new_session=True,
         preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509
     )

@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from consumer import faults
 from consumer.assembly import assemble
 from consumer.aws import AwsClients
 from consumer.batcher import PartitionBatcher
@@ -39,10 +40,12 @@ from consumer.errors import ConfigError, RecordError, SinkError
 from consumer.flush import Flusher
 from consumer.hooks import FlushInfo, Hook, Hooks
 from consumer.metrics import EmfMetrics, MetricsConfig
-from consumer.pipeline import Pipeline
+from consumer.pipeline import Item, Pipeline
 from consumer.record import Position, Record
 from consumer.retry import RetryConfig, backoff_delay
 from consumer.sinks.base import Sink
+from consumer.sources.kcl.fence import LeaseFence
+from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
 from consumer.stats import Stats
@@ -115,6 +118,7 @@ class ShardParts:
 
     def close(self) -> None:
         self.flusher.close()
+        self.pipeline.close()
         for sink in self.sinks.values():
             sink.close()
 
@@ -195,6 +199,7 @@ class ShardProcessor:
         checkpoint_backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         exit_process: Callable[[int], NoReturn] = hard_exit,
+        fence: LeaseFence | None = None,
     ) -> None:
         if flush_attempts < 1 or checkpoint_attempts < 1:
             raise ValueError("attempts must be at least 1")
@@ -204,6 +209,9 @@ class ShardProcessor:
         self.checkpoint_backoff_s = checkpoint_backoff_s
         self.sleep = sleep
         self.exit_process = exit_process
+        self.fence = fence
+        self.lease_gone = False
+        """The fence found another owner: nothing more is written or checkpointed here."""
         self.shard = ""
         self.batcher: PartitionBatcher | None = None
         self.resume_after: Position | None = None
@@ -239,9 +247,22 @@ class ShardProcessor:
             self.parts.hooks.on_poll(self.parts.stream)
             if process_records_input.millis_behind_latest is not None:
                 self.millis_behind = int(process_records_input.millis_behind_latest)
-            for kcl_record in process_records_input.records:
-                for record, error in self._records(kcl_record):
-                    self._accept(batcher, record, error)
+            wanted = [
+                (record, error)
+                for kcl_record in process_records_input.records
+                for record, error in self._records(kcl_record)
+                if self._wanted(record)
+            ]
+            # Records of a route with an external transform go to its command as one batch.
+            pipeline = self.parts.pipeline
+            outcomes = iter(pipeline.process_many([r for r, e in wanted if e is None]))
+            for record, error in wanted:
+                if error is None:
+                    self._accept(batcher, record, next(outcomes))
+                else:
+                    self._accept(
+                        batcher, record, ([pipeline.quarantine_item(record, error, None)], True)
+                    )
             if batcher.due():
                 self._flush(batcher)
             self._checkpoint_flushed(process_records_input.checkpointer)
@@ -267,7 +288,7 @@ class ShardProcessor:
             batcher = self._batcher()
             if batcher.pending:
                 self._flush(batcher)
-            ended = self._checkpoint(shard_ended_input.checkpointer, None)
+            ended = not self.lease_gone and self._checkpoint(shard_ended_input.checkpointer, None)
             log.info(
                 "shard ended",
                 extra={"shard": self.shard, "checkpointed": ended, **self.parts.stats.snapshot()},
@@ -294,16 +315,24 @@ class ShardProcessor:
         """The daemon's record as sluice records, through the same KPL code as the reader.
 
         The KCL de-aggregates KPL records itself and sends each user record with its
-        aggregate's sequence number and its sub-sequence number; `to_records` then sees a
-        plain record and the daemon's sub-sequence number is kept. An aggregate the daemon
-        passed on whole is split (or quarantined) by `to_records`, numbered as the KCL does.
+        aggregate's sequence number and its sub-sequence number, which is kept. An
+        aggregate the daemon passed on whole is split (or quarantined) by `to_records`,
+        numbered as the KCL does.
         """
+        data = kcl_record.binary_data
+        arrival = int(kcl_record.timestamp_millis) / 1000
+        if not kpl.is_aggregated(data):  # the common case, without the generic conversion
+            position = Position(
+                int(kcl_record.sequence_number), int(kcl_record.sub_sequence_number or 0)
+            )
+            record = Record(
+                self.parts.stream, self.shard, position, kcl_record.partition_key, arrival, data
+            )
+            return [(record, None)]
         entry: dict[str, Any] = {
             "SequenceNumber": kcl_record.sequence_number,
-            "ApproximateArrivalTimestamp": datetime.fromtimestamp(
-                int(kcl_record.timestamp_millis) / 1000, tz=UTC
-            ),
-            "Data": kcl_record.binary_data,
+            "ApproximateArrivalTimestamp": datetime.fromtimestamp(arrival, tz=UTC),
+            "Data": data,
             "PartitionKey": kcl_record.partition_key,
         }
         converted = list(to_records(self.parts.stream, self.shard, [entry]))
@@ -313,13 +342,18 @@ class ShardProcessor:
             record.position = Position(record.position.sequence, int(sub))
         return converted
 
-    def _accept(self, batcher: PartitionBatcher, record: Record, error: RecordError | None) -> None:
-        if self.resume_after is not None and record.position <= self.resume_after:
+    def _wanted(self, record: Record) -> bool:
+        """False once the lease is gone, and for records up to the starting checkpoint."""
+        return not self.lease_gone and (
+            self.resume_after is None or record.position > self.resume_after
+        )
+
+    def _accept(
+        self, batcher: PartitionBatcher, record: Record, outcome: tuple[list[Item], bool]
+    ) -> None:
+        if self.lease_gone:  # a flush of this very call found the lease taken
             return
-        if error is None:
-            items, quarantined = self.parts.pipeline.process(record)
-        else:
-            items, quarantined = [self.parts.pipeline.quarantine_item(record, error, None)], True
+        items, quarantined = outcome
         if not batcher.pending:
             self.parts.hooks.on_buffering(self.parts.stream)
         batcher.add(record.position, items, quarantined, record.arrival_time)
@@ -334,6 +368,10 @@ class ShardProcessor:
         for attempt in range(self.flush_attempts):
             started = time.perf_counter()
             try:
+                faults.hold_point()
+                if self.fence is not None and not self.fence.holds(self.shard):
+                    self._lease_taken(cut.records)
+                    return
                 retried = self.parts.flusher.write(cut)
             except SinkError as exc:
                 hooks.on_flush_failed(stream, exc)
@@ -375,10 +413,23 @@ class ShardProcessor:
             )
             return
 
+    def _lease_taken(self, records: int) -> None:
+        """A zombie's cut: another worker owns the shard and reads it again from the last
+        checkpoint. Write nothing, checkpoint nothing, until the daemon ends this child."""
+        self.lease_gone = True
+        self.flushed = None
+        self.batcher = self.parts.new_batcher(self.shard)
+        log.warning(
+            "lease taken by another worker; cut dropped, nothing written",
+            extra={"shard": self.shard, "dropped_records": records},
+        )
+
     # -- checkpoints ------------------------------------------------------------------------
     def _checkpoint_flushed(self, checkpointer: Checkpointer) -> None:
         flushed = self.flushed
-        if flushed is None or (self.checkpointed is not None and flushed <= self.checkpointed):
+        if self.lease_gone or flushed is None:
+            return
+        if self.checkpointed is not None and flushed <= self.checkpointed:
             return
         if self._checkpoint(checkpointer, flushed):
             self.checkpointed = flushed

@@ -9,6 +9,9 @@ and a conditional write refuses to move a checkpoint backwards.
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -16,6 +19,17 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from consumer.record import Position
+from consumer.retry import RetryConfig, backoff_delay
+
+log = logging.getLogger(__name__)
+THROTTLED = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
 
 _SEQ_DIGITS = 60
 _SUB_DIGITS = 10
@@ -64,18 +78,50 @@ class MemoryCheckpointStore:
 
 
 class DynamoCheckpointStore:
-    """Items keyed by `shard_key` = ``{application}#{stream}#{shard}``."""
+    """Items keyed by `shard_key` = ``{application}#{stream}#{shard}``.
 
-    def __init__(self, client: Any, table: str, application: str, stream: str) -> None:
+    Throttled reads and writes (on top of botocore's own few retries) are retried with
+    full-jitter backoff for `retry.max_attempts`: a throttled checkpoint table slows the
+    consumer down, never stops it. Other errors raise at once."""
+
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        application: str,
+        stream: str,
+        retry: RetryConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.table = table
         self.prefix = f"{application}#{stream}#"
+        self.retry = retry or RetryConfig()
+        self.sleep = sleep
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        for attempt in range(self.retry.max_attempts):
+            try:
+                return getattr(self.client, operation)(**kwargs)
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                if code not in THROTTLED or attempt + 1 == self.retry.max_attempts:
+                    raise
+                delay = backoff_delay(self.retry, attempt)
+                log.warning(
+                    "checkpoint table throttled",
+                    extra={"operation": operation, "error": code, "delay_s": round(delay, 3)},
+                )
+                self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _key(self, shard: str) -> dict[str, Any]:
         return {"shard_key": {"S": self.prefix + shard}}
 
     def load(self, shard: str) -> ShardCheckpoint:
-        item = self.client.get_item(TableName=self.table, Key=self._key(shard), ConsistentRead=True)
+        item = self._call(
+            "get_item", TableName=self.table, Key=self._key(shard), ConsistentRead=True
+        )
         found = item.get("Item")
         if not found:
             return ShardCheckpoint()
@@ -114,7 +160,7 @@ class DynamoCheckpointStore:
         }
         if condition:
             kwargs["ConditionExpression"] = condition
-        self.client.update_item(**kwargs)
+        self._call("update_item", **kwargs)
 
 
 def create_table(client: Any, table: str) -> None:

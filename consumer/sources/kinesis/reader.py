@@ -20,11 +20,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from consumer.batcher import PartitionBatcher
-from consumer.errors import RecordError, SourceError
+from consumer.errors import SourceError
 from consumer.faults import crash_point
 from consumer.flush import Flusher
 from consumer.hooks import FlushInfo, Hooks
-from consumer.pipeline import Pipeline
+from consumer.pipeline import Item, Pipeline
 from consumer.record import Position, Record
 from consumer.sources.kinesis.checkpoints import CheckpointStore
 from consumer.sources.kinesis.config import KinesisSourceConfig
@@ -191,8 +191,20 @@ class KinesisReader:
             return
         state.throttled = 0
         records = response.get("Records", [])
-        for record, error in to_records(self.config.stream, state.info.shard_id, records):
-            self._accept(state, record, error)
+        wanted = [
+            (record, error)
+            for record, error in to_records(self.config.stream, state.info.shard_id, records)
+            if self._wanted(state, record.position)
+        ]
+        # Records of a route with an external transform go to its command as one batch.
+        outcomes = iter(self.pipeline.process_many([r for r, e in wanted if e is None]))
+        for record, error in wanted:
+            if error is None:
+                self._accept(state, record, next(outcomes))
+            else:
+                self._accept(
+                    state, record, ([self.pipeline.quarantine_item(record, error, None)], True)
+                )
         state.iterator = response.get("NextShardIterator")
         state.millis_behind = int(response.get("MillisBehindLatest", 0))
         state.caught_up = not records and state.millis_behind == 0
@@ -200,21 +212,21 @@ class KinesisReader:
         if self._at_shard_end(state, bool(records)):
             self._end_shard(state)
 
-    def _accept(self, state: ShardState, record: Record, error: RecordError | None) -> None:
-        position = record.position
+    def _wanted(self, state: ShardState, position: Position) -> bool:
+        """False for records already buffered before an expired iterator was renewed."""
         state.last_read = position
         if state.skip_through is not None:
             if position <= state.skip_through:
-                return
+                return False
             state.skip_through = None
+        return True
+
+    def _accept(self, state: ShardState, record: Record, outcome: tuple[list[Item], bool]) -> None:
         batcher = state.batcher
-        if error is None:
-            items, quarantined = self.pipeline.process(record)
-        else:
-            items, quarantined = [self.pipeline.quarantine_item(record, error, None)], True
+        items, quarantined = outcome
         if not batcher.pending and not self._any_pending():
             self.hooks.on_buffering(self.config.stream)
-        batcher.add(position, items, quarantined, record.arrival_time)
+        batcher.add(record.position, items, quarantined, record.arrival_time)
         if batcher.due():
             self._flush(state)
 

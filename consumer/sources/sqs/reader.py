@@ -245,7 +245,9 @@ class SqsReader:
             found = list(payloads(body, self.objects))
         except RecordError as error:
             return [([self.pipeline.quarantine_item(record(0, body), error, None)], True)]
-        results = [self.pipeline.process(record(line, data)) for line, data in enumerate(found)]
+        results = self.pipeline.process_many(
+            [record(line, data) for line, data in enumerate(found)]
+        )
         return results or [([], False)]
 
     def _retry_later(self, message: Message, attempt: int, error: dict[str, Any]) -> None:
