@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 INFRA_VENV  ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test test-kcl check lint typecheck infra-check format bench chaos clean
+.PHONY: demo test test-kcl check lint typecheck infra-check format bench chaos loadtest clean
 KILLS ?= 50
 
 $(STAMP): pyproject.toml requirements/kcl-test.txt
@@ -21,11 +21,11 @@ $(STAMP): pyproject.toml requirements/kcl-test.txt
 demo: $(STAMP)
 	$(BIN)/sluice demo $(if $(DATABASE_URL),--database-url '$(DATABASE_URL)')
 
-## test: every test tier (unit, integration on the emulator, e2e)
+## test: every test tier (unit, integration on the emulator and the KCL daemon, e2e)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## test-kcl: the real KCL MultiLangDaemon tests (Java 17, about 2.5 minutes)
+## test-kcl: only the real KCL MultiLangDaemon tests (Java 17, about 5 minutes; make test runs them too)
 test-kcl: $(STAMP)
 	$(BIN)/python -m pytest -q -m kcl_daemon tests/integration/test_kcl_daemon.py
 
@@ -60,9 +60,15 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m load_tests.bench
 
+## loadtest: a 10x step through the autoscaling simulator and a 20 s steady load against
+##           sluice on the emulator, each with a report in load-output/ (docs/load-testing.md)
+loadtest: $(STAMP)
+	$(BIN)/python -m load_tests.run simulate --shape step --rate 1000 --factor 10 --max-tasks 10 --out load-output
+	$(BIN)/python -m load_tests.run scenario --shape steady --rate 100 --duration-s 20 --out load-output
+
 ## chaos: the SIGKILL chaos loop with KILLS kills (the test suite runs it with 12)
 chaos: $(STAMP)
 	SLUICE_CHAOS_KILLS=$(KILLS) $(BIN)/python -m pytest -q tests/e2e/test_chaos.py -k chaos_loop
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) demo-output load-output .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,18 @@ locals {
   sqs     = var.source_type == "sqs"
 
   kcl_application_name = var.kinesis_driver == "kcl" || var.create_kcl_tables ? "${var.name}-kcl" : null
+  kcl                  = local.kinesis && var.kinesis_driver == "kcl"
+
+  # `sluice run`, or for the KCL driver the MultiLangDaemon with sluice as its shard
+  # processor, on the fan-out consumer created below and the lease table of this name.
+  consumer_command = var.consumer_command != null ? var.consumer_command : (
+    local.kcl ? [
+      "kcl", "run", "--config", "/app/pipeline.toml",
+      "--application-name", local.kcl_application_name,
+      "--retrieval-mode", "fanout",
+      "--stop-timeout-s", tostring(var.stop_timeout_s),
+    ] : ["run", "--config", "/app/pipeline.toml"]
+  )
 
   # Secrets Manager references may end in :json-key:version-stage:version-id; IAM wants
   # the secret's ARN (the first seven fields).
@@ -213,7 +225,7 @@ module "consumer" {
   sqs_queue_name          = local.sqs ? module.queue[0].queue_name : ""
   image                   = module.ecr.repository_url
   image_digest            = var.image_digest
-  command                 = var.consumer_command
+  command                 = local.consumer_command
   cpu                     = var.consumer_cpu
   memory                  = var.consumer_memory
   cpu_architecture        = var.cpu_architecture

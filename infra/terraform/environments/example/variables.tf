@@ -74,7 +74,7 @@ variable "source_type" {
 }
 
 variable "kinesis_driver" {
-  description = "polling (sluice's built-in reader: one task reads every shard) or kcl (one task per shard at most; the KCL path is not built yet)."
+  description = "polling (sluice's built-in reader: one task reads every shard) or kcl (one task per shard at most, the image built with WITH_KCL=true)."
   type        = string
   default     = "polling"
 
@@ -183,9 +183,9 @@ variable "cpu_architecture" {
 }
 
 variable "consumer_command" {
-  description = "Arguments of the consumer after ENTRYPOINT [\"sluice\"]."
+  description = "Arguments of the consumer after ENTRYPOINT [\"sluice\"]; null: `run` for polling and SQS, `kcl run` (enhanced fan-out, the KCL application name, the stop timeout) for kinesis_driver = kcl."
   type        = list(string)
-  default     = ["run", "--config", "/app/pipeline.toml"]
+  default     = null
 }
 
 variable "consumer_cpu" {

@@ -24,7 +24,7 @@ variable "source_type" {
 }
 
 variable "kinesis_driver" {
-  description = "polling: sluice's built-in single-worker reader (one task). kcl: the KCL MultiLangDaemon, one worker per task, up to one task per shard (not built yet)."
+  description = "polling: sluice's built-in single-worker reader (one task). kcl: the KCL MultiLangDaemon, one worker per task, up to one task per shard (`sluice kcl run`, the WITH_KCL=true image)."
   type        = string
   default     = "polling"
 
