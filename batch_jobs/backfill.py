@@ -1,40 +1,61 @@
-"""backfill: JSON Lines objects (plain or gzip) under an S3 prefix, through the routes.
+"""backfill: JSON Lines (plain or gzip) or Parquet objects, under an S3 prefix or listed in
+a manifest object, through the routes.
 
-Each object is one input: its lines become records positioned by line number, so a rerun
-rebuilds the same batches and overwrites the same outputs. An object that cannot be read
-(truncated gzip, over the size or inflation caps) is quarantined whole with its reason;
-the job goes on with the others and reports failure at the end.
+Each object is one input: its lines (or Parquet rows) become records positioned by line
+(row) number, so a rerun rebuilds the same batches and overwrites the same outputs. An
+object that cannot be read (truncated gzip, invalid Parquet, over the size or inflation
+caps, missing) is quarantined whole with its reason; the job goes on with the others and
+reports failure at the end.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from batch_jobs.parts import select
+from batch_jobs.inputs import Format, Input, from_manifest, from_prefix, input_format, own_arrival
+from batch_jobs.parts import belongs
 from batch_jobs.runner import BatchPipeline, JobResult
 from consumer.errors import RecordError
 from consumer.record import Position, Record
 from consumer.sources.sqs.messages import ObjectReader
+
+if TYPE_CHECKING:
+    from batch_jobs.parquet import ParquetObject
 
 
 class BackfillParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bucket: str
-    prefix: str = Field(min_length=1)
+    prefix: str | None = Field(None, min_length=1, description="read every object under it")
+    manifest: str | None = Field(
+        None,
+        min_length=1,
+        description="instead of a prefix: s3://bucket/key (or a key in `bucket`) of an "
+        "object naming one input object (key or s3 URL) per line",
+    )
+    format: Format = Field("auto", description="auto (by suffix: .parquet), jsonl, parquet")
     source: str = Field("backfill", description="the source name records and keys carry")
     max_object_bytes: int = Field(1 << 30, gt=0)
+    batch_rows: int = Field(10_000, gt=0, description="Parquet rows held in memory at once")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> BackfillParams:
+        if (self.prefix is None) == (self.manifest is None):
+            raise ValueError("give exactly one of prefix and manifest")
+        return self
 
 
-def list_objects(s3: Any, bucket: str, prefix: str) -> dict[str, float]:
-    """Object key -> last-modified epoch seconds, for every object under the prefix."""
-    found: dict[str, float] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            found[obj["Key"]] = obj["LastModified"].timestamp()
-    return found
+def inputs_of(s3: Any, params: BackfillParams) -> list[Input]:
+    """Every input of the job (all parts), sorted by the partition its records get."""
+    if params.manifest is not None:
+        return from_manifest(s3, params.bucket, params.manifest, params.max_object_bytes)
+    assert params.prefix is not None
+    return from_prefix(s3, params.bucket, params.prefix)
 
 
 def backfill(
@@ -45,30 +66,61 @@ def backfill(
     result: JobResult,
     only: set[str] | None = None,
 ) -> None:
-    objects = list_objects(s3, params.bucket, params.prefix)
-    if only is not None:
-        objects = {key: value for key, value in objects.items() if key in only}
+    """Backfill this part's inputs; `only`: keep just these keys (reprocess's range)."""
+    inputs = [
+        item
+        for item in inputs_of(s3, params)
+        if belongs(item.partition, *part) and (only is None or item.key in only)
+    ]
+    job.progress.begin(len(inputs))
     reader = ObjectReader(s3, job.pipeline.decoder.config, params.max_object_bytes)
-    for key in select(sorted(objects), *part):
+    for item in inputs:
         result.inputs += 1
-        arrival = objects[key]
-        name = f"s3://{params.bucket}/{key}"
-        try:
-            lines = list(reader.lines(params.bucket, key))
-        except RecordError as error:
-            record = Record(params.source, key, Position(0), key, arrival, name.encode())
-            job.feed(
-                params.source,
-                key,
-                [(record, ([job.pipeline.quarantine_item(record, error, None)], True))],
-            )
-            result.failed_inputs.append(f"{name}: {error}")
-            continue
-        job.feed(
-            params.source,
-            key,
-            (
-                (Record(params.source, key, Position(number), key, arrival, line), None)
-                for number, line in enumerate(lines)
-            ),
+        _one(job, s3, reader, params, item, result)
+        job.progress.add(inputs=1)
+
+
+def _one(
+    job: BatchPipeline,
+    s3: Any,
+    reader: ObjectReader,
+    params: BackfillParams,
+    item: Input,
+    result: JobResult,
+) -> None:
+    arrival = item.arrival
+    try:
+        arrival = own_arrival(s3, item)
+        opened = _open(s3, reader, params, item)
+    except RecordError as error:
+        name = item.url.encode()
+        record = Record(params.source, item.partition, Position(0), item.partition, arrival, name)
+        quarantined = job.pipeline.quarantine_item(record, error, None)
+        job.feed(params.source, item.partition, [(record, ([quarantined], True))])
+        result.failed_inputs.append(f"{item.url}: {error}")
+        return
+    source, partition = params.source, item.partition
+    with opened as lines:
+        records = (
+            (Record(source, partition, Position(n), partition, arrival, line), None)
+            for n, line in enumerate(lines)
         )
+        job.feed(source, partition, records)
+
+
+def _open(
+    s3: Any, reader: ObjectReader, params: BackfillParams, item: Input
+) -> AbstractContextManager[Iterator[bytes]]:
+    """The object's records as JSON lines; raises `RecordError` before yielding any when
+    the object cannot be read whole."""
+    if input_format(item.key, params.format) == "jsonl":
+        return nullcontext(iter(list(reader.lines(item.bucket, item.key))))
+    from batch_jobs.parquet import ParquetObject  # pyarrow only when a job reads Parquet
+
+    return _rows(ParquetObject(s3, item.bucket, item.key, params.max_object_bytes), params)
+
+
+@contextmanager
+def _rows(parquet: ParquetObject, params: BackfillParams) -> Iterator[Iterator[bytes]]:
+    with parquet:
+        yield parquet.lines(params.batch_rows)

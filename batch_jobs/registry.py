@@ -7,12 +7,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel, ValidationError
 
 from batch_jobs.backfill import BackfillParams, backfill
 from batch_jobs.compact import CompactParams, compact
+from batch_jobs.extract_db import ExtractDbParams, extract_db
+from batch_jobs.extract_http import ExtractHttpParams, extract_http
+from batch_jobs.options import split_options
+from batch_jobs.progress import Progress
 from batch_jobs.replay import ReplayParams, replay
 from batch_jobs.reprocess import ReprocessParams, reprocess
 from batch_jobs.runner import BatchPipeline, JobResult
@@ -34,7 +38,8 @@ JOBS: dict[str, Job] = {
     "backfill": Job(
         BackfillParams,
         backfill,
-        "JSON Lines objects (plain or gzip) under an S3 prefix through the routes",
+        "JSON Lines (plain or gzip) or Parquet objects under an S3 prefix or in a manifest, "
+        "through the routes",
     ),
     "replay-quarantine": Job(
         ReplayParams, replay, "quarantined records again; remove those that now pass"
@@ -49,6 +54,16 @@ JOBS: dict[str, Job] = {
         compact,
         "merge each closed partition's small objects, atomically for readers",
     ),
+    "extract-http": Job(
+        ExtractHttpParams,
+        extract_http,
+        "a paginated JSON API through the routes, resumable from its cursor",
+    ),
+    "extract-db": Job(
+        ExtractDbParams,
+        extract_db,
+        "a PostgreSQL table through the routes, incrementally by a watermark column",
+    ),
 }
 
 
@@ -59,18 +74,36 @@ def run_job(
     aws: AwsClients,
     part: tuple[int, int],
     base_dir: Path,
+    *,
+    run_id: str | None = None,
+    progress_interval_s: float | None = None,
+    progress_stream: TextIO | None = None,
 ) -> JobResult:
+    """Run part `part` (i, N) of job `name`. With a run id (`run_id` here, the `run_id`
+    parameter or `SLUICE_RUN_ID`) a part that finished in that run is skipped, and one that
+    finishes now is recorded once all its writes are confirmed (batch_jobs/ledger.py).
+    Progress goes to `progress_stream` (stderr): a bar on a terminal, logs otherwise."""
     job = JOBS.get(name)
     if job is None:
         raise ConfigError(f"unknown job {name!r} (known: {', '.join(sorted(JOBS))})")
+    own, options = split_options(raw_params, run_id=run_id, progress_interval_s=progress_interval_s)
     try:
-        params = job.params.model_validate(dict(raw_params))
+        params = job.params.model_validate(own)
     except ValidationError as exc:
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"job {name} parameters: {fields}") from None
+    ledger = options.ledger(aws.client("s3"), name, params)
+    dumped = params.model_dump(mode="json")
+    if ledger is not None and ledger.done(part, dumped) is not None:
+        log.info(
+            "part already finished in this run, skipped",
+            extra={"job": name, "part": f"{part[0]}/{part[1]}", "run_id": ledger.run_id},
+        )
+        return JobResult(skipped=True)
     started = time.monotonic()
     result = JobResult()
-    pipeline = BatchPipeline(config, aws, base_dir)
+    progress = Progress.for_stream(name, part, options.progress_interval_s, progress_stream)
+    pipeline = BatchPipeline(config, aws, base_dir, progress=progress)
     try:
         job.run(pipeline, aws.client("s3"), params, part, result)
     finally:
@@ -80,17 +113,32 @@ def run_job(
     result.written = result.written or snapshot["records_in"] - snapshot["records_quarantined"]
     result.quarantined = result.quarantined or snapshot["records_quarantined"]
     result.seconds = round(time.monotonic() - started, 3)
+    figures = summary(result)
+    progress.finish(
+        f"{progress.label}: " + ", ".join(f"{value:,} {key}" for key, value in figures.items())
+    )
+    marker = None
+    if ledger is not None and result.ok:  # the sinks are closed: every write confirmed
+        marker = ledger.finish(part, {**figures, "params": dumped})
     log.info(
         "job finished",
         extra={
             "job": name,
             "part": f"{part[0]}/{part[1]}",
-            "inputs": result.inputs,
-            "records": result.records,
-            "written": result.written,
-            "quarantined": result.quarantined,
+            **figures,
             "failed_inputs": len(result.failed_inputs),
-            "seconds": result.seconds,
+            **({"run_id": options.run_id, "marker": marker} if options.run_id else {}),
         },
     )
     return result
+
+
+def summary(result: JobResult) -> dict[str, Any]:
+    """The figures of a part: what its marker and its final log line carry."""
+    return {
+        "inputs": result.inputs,
+        "records": result.records,
+        "written": result.written,
+        "quarantined": result.quarantined,
+        "seconds": result.seconds,
+    }

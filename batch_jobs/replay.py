@@ -53,7 +53,9 @@ def replay(
     job: BatchPipeline, s3: Any, params: ReplayParams, part: tuple[int, int], result: JobResult
 ) -> None:
     objects = dict(iter_objects(s3, params.bucket, params.prefix))
-    for key in select(sorted(objects), *part):
+    mine = list(select(sorted(objects), *part))
+    job.progress.begin(len(mine))
+    for key in mine:
         result.inputs += 1
         passed: list[tuple[Record, Outcome | None]] = []
         still_failing: list[bytes] = []
@@ -85,3 +87,4 @@ def replay(
             )
         else:
             s3.delete_object(Bucket=params.bucket, Key=key)
+        job.progress.add(inputs=1)

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from batch_jobs.backfill import BackfillParams, backfill, list_objects
+from batch_jobs.backfill import BackfillParams, backfill
+from batch_jobs.inputs import list_objects
 from batch_jobs.runner import BatchPipeline, JobResult
 
 _DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
