@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 
+from batch_jobs.cli_workflow import add_workflow_arguments, cmd_status, cmd_submit, cmd_workflow
 from batch_jobs.parts import parse_part
 from batch_jobs.registry import JOBS, run_job
 
@@ -19,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "run",
         help="run a job; exit 0 only when it fully succeeded",
         description="\n".join(f"{n}: {j.summary}" for n, j in JOBS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--config", required=True, help="pipeline file (routes, sinks)")
@@ -35,18 +37,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="i/N",
         help="take part i of N (default: AWS_BATCH_JOB_ARRAY_INDEX/SLUICE_PARTS)",
     )
+    run.add_argument(
+        "--run-id",
+        default=None,
+        help="record finished parts under this id; a rerun skips them (default: SLUICE_RUN_ID)",
+    )
+    run.add_argument(
+        "--progress-interval-s",
+        type=float,
+        default=None,
+        help="seconds between progress log lines when stderr is not a terminal (10)",
+    )
+    add_workflow_arguments(commands)
 
 
 def run(args: argparse.Namespace) -> int:
+    others = {"workflow": cmd_workflow, "status": cmd_status, "submit": cmd_submit}
+    if args.batch_command in others:
+        return others[args.batch_command](args)
     from consumer.aws import AwsClients
     from consumer.config import load_config
 
     params = dict(item.split("=", 1) for item in args.param)
     result = run_job(
-        args.job, params, load_config(args.config), AwsClients(), parse_part(args.part), Path.cwd()
+        args.job,
+        params,
+        load_config(args.config),
+        AwsClients(),
+        parse_part(args.part),
+        Path.cwd(),
+        run_id=args.run_id,
+        progress_interval_s=args.progress_interval_s,
     )
     summary = {
         "job": args.job,
+        "skipped": result.skipped,
         "inputs": result.inputs,
         "records": result.records,
         "written": result.written,

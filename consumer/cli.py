@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import orjson
 
@@ -86,17 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 
     quality_arguments(commands.add_parser("quality", help="data quality: scores, failing checks"))
 
-    jobs = commands.add_parser("jobs", help="run job messages from an SQS queue, once each")
-    jobs.add_argument("--queue", required=True, help="queue of job messages (name or URL)")
-    jobs.add_argument("--dlq", default=None, help="where rejected and spent jobs go, with reasons")
-    jobs.add_argument("--ledger-table", required=True, help="DynamoDB idempotency table")
-    jobs.add_argument(
-        "--module",
-        action="append",
-        default=[],
-        help="module registering jobs with @consumer.jobs.job (repeatable)",
-    )
-    jobs.add_argument("--until-idle", action="store_true", help="stop when the queue is empty")
+    _jobs_arguments(commands)
 
     demo = commands.add_parser("demo", help="run the demo end to end and report what happened")
     demo.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
@@ -152,6 +143,28 @@ def _install_stop_handler(stop: threading.Event, timeout_s: float | None = None)
 
 
 _FINISHED = threading.Event()
+
+
+def _jobs_arguments(commands: Any) -> None:
+    jobs = commands.add_parser("jobs", help="run job messages from an SQS queue, once each")
+    jobs.add_argument("--queue", required=True, help="queue of job messages (name or URL)")
+    jobs.add_argument("--dlq", default=None, help="where rejected and spent jobs go, with reasons")
+    jobs.add_argument("--ledger-table", required=True, help="DynamoDB idempotency table")
+    jobs.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="module registering jobs with @consumer.jobs.job (repeatable)",
+    )
+    jobs.add_argument("--until-idle", action="store_true", help="stop when the queue is empty")
+    jobs.add_argument(
+        "--config",
+        default=None,
+        help="pipeline file for batch job messages that name none (sluice batch run --help)",
+    )
+    from batch_jobs.cli_workflow import add_ecs_options
+
+    add_ecs_options(jobs)  # for launch = "ecs" messages; without them those are rejected
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -265,6 +278,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
 def cmd_jobs(args: argparse.Namespace) -> int:
     import importlib
 
+    from batch_jobs.cli_workflow import launcher_from
+    from batch_jobs.dispatch import BatchDispatch
     from consumer.aws import AwsClients
     from consumer.jobrunner import JobRunner
     from consumer.jobs import JobLedger
@@ -272,11 +287,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     for module in args.module:
         importlib.import_module(module)
     aws = AwsClients()
+    launcher = None
+    if args.ecs_cluster or os.environ.get("SLUICE_ECS_CLUSTER"):
+        launcher = launcher_from(args, aws)
     runner = JobRunner(
         aws.client("sqs"),
         args.queue,
         args.dlq,
         JobLedger(aws.client("dynamodb"), args.ledger_table),
+        batch=BatchDispatch(aws, Path.cwd(), args.config),
+        launcher=launcher,
     )
     _install_stop_handler(runner.stop)
     counts = runner.run(until_idle=args.until_idle)

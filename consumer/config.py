@@ -106,11 +106,13 @@ def _parse_env_value(text: str) -> Any:
         return text
 
 
-def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def apply_env_overrides(
+    raw: dict[str, Any], env: Mapping[str, str], prefix: str = ENV_PREFIX
+) -> dict[str, Any]:
     for name, text in sorted(env.items()):
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(prefix):
             continue
-        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        path = [part.lower() for part in name[len(prefix) :].split("__")]
         node: Any = raw
         for part in path[:-1]:
             node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})

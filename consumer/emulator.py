@@ -18,6 +18,7 @@ import orjson
 from consumer import emulator_reshard
 from consumer.aws import AwsClients
 from consumer.config import PipelineConfig
+from consumer.emulator_ecs import hold_tasks_running
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sources.kinesis.checkpoints import create_table
 from consumer.sources.sqs.config import SqsSourceConfig
@@ -42,6 +43,7 @@ def embedded_emulator() -> Iterator[str]:
         os.environ.setdefault(key, value)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     emulator_reshard.install()
+    hold_tasks_running()  # ECS tasks run until stopped, as on ECS (consumer/emulator_ecs.py)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -1,17 +1,40 @@
-"""Consume job messages from SQS and run them once each (see `consumer.jobs`)."""
+"""Consume job messages from SQS and run them once each (see `consumer.jobs`).
+
+A job runs here (`launch = "inline"`, small work), or, with `launch = "ecs"`, is started
+as a one-off ECS task of the same image running the job's command (large work): the
+ledger keeps the task's ARN and the message is deleted once RunTask accepted it. Batch
+jobs (`sluice batch run --help`) are known when the runner is given a `BatchJobs`.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from consumer.jobs import REGISTRY, JobFunction, JobLedger, JobRejected, parse
+from consumer.ecs import EcsLauncher
+from consumer.jobs import REGISTRY, JobFunction, JobLedger, JobRejected, JobSpec, parse
 from consumer.sources.sqs import queues
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
 
 log = logging.getLogger(__name__)
+
+
+class BatchJobs(Protocol):
+    """The batch jobs job messages may name (batch_jobs.dispatch)."""
+
+    names: Collection[str]
+
+    def check(self, spec: JobSpec) -> None:
+        """Raise JobRejected for a message that can never run."""
+
+    def run(self, spec: JobSpec) -> None:
+        """Run here; raise when the job did not fully succeed (it is retried)."""
+
+    def command(self, spec: JobSpec) -> list[str]:
+        """The arguments, after the image's ENTRYPOINT ["sluice"], that run the job."""
 
 
 @dataclass
@@ -21,6 +44,7 @@ class JobCounts:
     left_busy: int = 0
     failed: int = 0
     rejected: int = 0
+    launched: int = 0
 
 
 @dataclass
@@ -36,6 +60,8 @@ class JobRunner:
     wait_time_s: int = 20
     stop: threading.Event = field(default_factory=threading.Event)
     counts: JobCounts = field(default_factory=JobCounts)
+    batch: BatchJobs | None = None
+    launcher: EcsLauncher | None = None
 
     def run(self, until_idle: bool = False, max_messages: int | None = None) -> JobCounts:
         url = queues.queue_url(self.client, self.queue)
@@ -83,7 +109,7 @@ class JobRunner:
         handle = message["ReceiptHandle"]
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
-            spec = parse(message["Body"], self.registry)
+            spec = self._parse(message["Body"])
         except JobRejected as exc:
             self.counts.rejected += 1
             self._to_dlq(url, dlq_url, message, "validate", "JobRejected", str(exc), attempt)
@@ -97,8 +123,12 @@ class JobRunner:
             self.counts.left_busy += 1
             change_visibility(self.client, url, [handle], self.backoff_base_s)
             return
+        task_arn = None
         try:
-            self.registry[spec.job](spec.params)
+            if spec.launch == "ecs":
+                task_arn = self._launch(spec)
+            else:
+                self._run(spec)
         except Exception as exc:
             self.counts.failed += 1
             self.ledger.release(spec.idempotency_key)
@@ -111,9 +141,40 @@ class JobRunner:
                 delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
                 change_visibility(self.client, url, [handle], delay)
             return
-        self.ledger.complete(spec.idempotency_key)
+        self.ledger.complete(spec.idempotency_key, task_arn=task_arn)
         queues.delete(self.client, url, [handle])
-        self.counts.ran += 1
+        if task_arn is None:
+            self.counts.ran += 1
+        else:
+            self.counts.launched += 1
+            log.info("job launched", extra={"job": spec.job, "task_arn": task_arn})
+
+    def _parse(self, body: str) -> JobSpec:
+        batch = set(self.batch.names) if self.batch is not None else set()
+        spec = parse(body, set(self.registry) | batch)
+        if spec.job in batch and spec.job not in self.registry:
+            assert self.batch is not None
+            self.batch.check(spec)
+        if spec.launch == "ecs" and spec.job not in batch:
+            raise JobRejected(f"launch='ecs' is for batch jobs ({sorted(batch)}), not {spec.job!r}")
+        if spec.launch == "ecs" and self.launcher is None:
+            raise JobRejected("launch='ecs' but this runner has no ECS settings (SLUICE_ECS_*)")
+        return spec
+
+    def _run(self, spec: JobSpec) -> None:
+        if spec.job in self.registry:
+            self.registry[spec.job](spec.params)
+        else:
+            assert self.batch is not None
+            self.batch.run(spec)
+
+    def _launch(self, spec: JobSpec) -> str:
+        assert self.batch is not None and self.launcher is not None
+        return self.launcher.run_task(
+            self.batch.command(spec),
+            started_by=f"sluice-{spec.job}",
+            client_token=spec.idempotency_key,
+        )
 
     def _to_dlq(
         self,

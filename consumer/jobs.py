@@ -1,7 +1,9 @@
 """Job messages: a validated job spec dispatched to a registered function, at most one
 effect per idempotency key.
 
-A job message is JSON: ``{"job": "backfill", "params": {...}, "idempotency_key": "..."}``.
+A job message is JSON: ``{"job": "backfill", "params": {...}, "idempotency_key": "..."}``,
+optionally with ``"launch": "ecs"`` (start the job as its own ECS task instead of running
+it here), and for batch jobs ``"config"`` (the pipeline file) and ``"part"`` (``i/N``).
 The runner claims the key in a DynamoDB ledger with a conditional write before running
 the job (`attribute_not_exists`, or a lapsed claim of a crashed runner), marks it `done`
 afterwards, and deletes the message. The same key delivered twice runs once: a `done` key
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,19 +44,24 @@ class JobSpec(BaseModel):
     job: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str = Field(min_length=1, max_length=512)
+    launch: Literal["inline", "ecs"] = Field(
+        "inline", description="run here, or start an ECS task of the same image (RunTask)"
+    )
+    config: str | None = Field(None, description="pipeline file of a batch job")
+    part: str | None = Field(None, pattern=r"^\d+/\d+$", description="batch job part i/N")
 
 
 class JobRejected(Exception):
     """The message can never succeed (invalid spec, unknown job): DLQ at once."""
 
 
-def parse(body: str, registry: dict[str, JobFunction]) -> JobSpec:
+def parse(body: str, known: Collection[str]) -> JobSpec:
     try:
         spec = JobSpec.model_validate_json(body)
     except ValidationError as exc:
         raise JobRejected(f"invalid job spec: {exc.errors(include_url=False)[:3]}") from None
-    if spec.job not in registry:
-        raise JobRejected(f"unknown job {spec.job!r} (registered: {sorted(registry)})")
+    if spec.job not in known:
+        raise JobRejected(f"unknown job {spec.job!r} (known: {sorted(known)})")
     return spec
 
 
@@ -95,13 +102,19 @@ class JobLedger:
         ).get("Item", {})
         return "done" if item.get("status", {}).get("S") == "done" else "busy"
 
-    def complete(self, key: str) -> None:
+    def complete(self, key: str, task_arn: str | None = None) -> None:
+        """Mark the key done; a job launched on ECS keeps the ARN of the task it started."""
+        values: dict[str, Any] = {":done": {"S": "done"}, ":t": {"N": str(int(self.clock()))}}
+        update = "SET #s = :done, finished_at = :t"
+        if task_arn is not None:
+            update += ", task_arn = :arn"
+            values[":arn"] = {"S": task_arn}
         self.client.update_item(
             TableName=self.table,
             Key={"idempotency_key": {"S": key}},
-            UpdateExpression="SET #s = :done, finished_at = :t",
+            UpdateExpression=update,
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":done": {"S": "done"}, ":t": {"N": str(int(self.clock()))}},
+            ExpressionAttributeValues=values,
         )
 
     def release(self, key: str) -> None:

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from tests.conftest import require
+from tests.integration.ecs_harness import agent, agent_env  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(params=["python", "node"])
