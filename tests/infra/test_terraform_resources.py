@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from batch_jobs import runrecord
 from consumer import jobs
 from consumer.sources.kinesis import checkpoints
 from tests.infra.tf import EXAMPLE, MODULES, load_dir
@@ -55,6 +56,46 @@ def test_table_keys_are_the_ones_sluice_uses(table: str, create: Any) -> None:
     assert resource["billing_mode"] == "PAY_PER_REQUEST"
     assert resource["server_side_encryption"][0]["enabled"] is True
     assert resource["point_in_time_recovery"][0]["enabled"] is True
+
+
+def test_runs_table_keys_are_the_ones_run_records_use() -> None:
+    client = _RecordingDynamoDb()
+    runrecord.create_runs_table(client, "runs")
+    (call,) = client.calls
+    expected = {key["KeyType"]: key["AttributeName"] for key in call["KeySchema"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in call["AttributeDefinitions"]}
+    assert expected == {"HASH": "run_id", "RANGE": "item"}
+
+    tables = load_dir(MODULES / "dynamodb_tables")
+    runs = tables.resources[("aws_dynamodb_table", "runs")]
+    assert {"HASH": runs["hash_key"], "RANGE": runs["range_key"]} == expected
+    assert {a["name"]: a["type"] for a in runs["attribute"]} == types
+    assert runs["name"] == "${var.runs_table_name}"
+    assert runs["billing_mode"] == "PAY_PER_REQUEST"
+    assert runs["point_in_time_recovery"][0]["enabled"] is True
+    encryption = runs["server_side_encryption"][0]
+    assert (encryption["enabled"], encryption["kms_key_arn"]) == (True, "${var.kms_key_arn}")
+    assert runs["deletion_protection_enabled"] == "${var.deletion_protection}"
+    assert tables.outputs["runs_table_arn"]["value"] == "${aws_dynamodb_table.runs.arn}"
+    assert tables.outputs["runs_table_name"]["value"] == "${aws_dynamodb_table.runs.name}"
+    example = load_dir(EXAMPLE).modules["tables"]
+    assert example["runs_table_name"] == "${var.name}-runs"
+
+
+def test_workflow_topic_is_encrypted_and_apart_from_the_alarms() -> None:
+    monitoring = load_dir(MODULES / "monitoring")
+    topic = monitoring.resources[("aws_sns_topic", "workflow_failures")]
+    assert topic["kms_master_key_id"] == "${var.kms_key_arn}"
+    assert topic["count"] == "${var.create_workflow_topic ? 1 : 0}"
+    assert topic["name"] != monitoring.resources[("aws_sns_topic", "alarms")]["name"]
+    output = monitoring.outputs["workflow_topic_arn"]["value"]
+    assert "aws_sns_topic.workflow_failures[0].arn" in output
+    example = load_dir(EXAMPLE)
+    assert example.modules["monitoring"]["create_workflow_topic"] is True
+    assert example.modules["monitoring"]["kms_key_arn"] == "${module.kms.key_arn}"
+    outputs = example.outputs
+    assert outputs["workflow_topic_arn"]["value"] == "${module.monitoring.workflow_topic_arn}"
+    assert outputs["runs_table_name"]["value"] == "${module.tables.runs_table_name}"
 
 
 def test_kcl_tables_exist_with_their_keys() -> None:

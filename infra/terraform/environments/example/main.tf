@@ -1,5 +1,6 @@
 # An example sluice deployment: one consumer service reading a Kinesis stream (or an SQS
-# queue) into an S3 data lake, its batch task, monitoring, and everything they need.
+# queue) into an S3 data lake, its batch task, a scheduled workflow, monitoring, and
+# everything they need.
 # docs/deployment.md walks through it from zero to a running service.
 
 data "aws_region" "current" {}
@@ -49,6 +50,12 @@ locals {
   }
 
   environment = merge(local.source_environment, local.sink_environment, var.extra_environment)
+
+  # The batch task definition: its family and container (the task_definition module's).
+  # Named here, not read from module.batch, because the batch task's own environment
+  # names it (a job message with launch = "ecs" runs in another batch task).
+  batch_family    = "${var.name}-batch"
+  batch_container = "sluice"
 }
 
 module "kms" {
@@ -94,6 +101,7 @@ module "tables" {
 
   checkpoint_table_name = "${var.name}-checkpoints"
   job_table_name        = "${var.name}-jobs"
+  runs_table_name       = "${var.name}-runs"
   kcl_application_name  = local.kcl_application_name
   kms_key_arn           = module.kms.key_arn
   deletion_protection   = var.deletion_protection
@@ -153,6 +161,8 @@ resource "aws_vpc_security_group_egress_rule" "nfs" {
   referenced_security_group_id = module.efs[0].security_group_id
 }
 
+# The default services, and SNS: failed workflow runs are published from the tasks (RunTask
+# and DescribeTasks go through the default "ecs" endpoint).
 module "endpoints" {
   source = "../../modules/vpc_endpoints"
   count  = var.create_vpc_endpoints ? 1 : 0
@@ -162,6 +172,7 @@ module "endpoints" {
   subnet_ids                = var.private_subnet_ids
   route_table_ids           = var.route_table_ids
   client_security_group_ids = [aws_security_group.tasks.id]
+  extra_interface_services  = ["sns"]
 }
 
 module "efs" {
@@ -176,6 +187,9 @@ module "efs" {
   kms_key_arn               = module.kms.key_arn
 }
 
+# batch_launch, workflow_runs_table_arn, notify_topic: workflows and job messages with
+# launch = "ecs" start tasks of the batch task definition (which runs with these roles),
+# record runs in the runs table and publish failed runs to the workflow topic.
 module "iam" {
   source = "../../modules/iam"
 
@@ -202,6 +216,13 @@ module "iam" {
   secret_arns            = local.secret_arns
   ssm_parameter_arns     = local.ssm_parameter_arns
   secret_kms_key_arns    = var.secret_kms_key_arns
+
+  batch_launch = {
+    cluster_arn          = module.cluster.arn
+    task_definition_arns = [module.batch.task_definition_family_arn]
+  }
+  workflow_runs_table_arn = module.tables.runs_table_arn
+  notify_topic            = { topic_arn = module.monitoring.workflow_topic_arn }
 }
 
 locals {
@@ -247,10 +268,40 @@ module "consumer" {
   fargate_spot_weight     = var.fargate_spot_weight
 }
 
+# Where `sluice batch workflow run` (the units of launch = "ecs" steps) and `sluice jobs`
+# (job messages with launch = "ecs") start tasks: the batch task definition, in this
+# cluster, subnets and security group (consumer/ecs.py reads SLUICE_ECS_*). The batch and
+# workflow tasks get them; the consumer launches nothing.
+locals {
+  ecs_launch_environment = {
+    SLUICE_ECS_CLUSTER          = module.cluster.arn
+    SLUICE_ECS_TASK_DEFINITION  = local.batch_family
+    SLUICE_ECS_CONTAINER        = local.batch_container
+    SLUICE_ECS_SUBNETS          = join(",", var.private_subnet_ids)
+    SLUICE_ECS_SECURITY_GROUPS  = aws_security_group.tasks.id
+    SLUICE_ECS_ASSIGN_PUBLIC_IP = "false"
+    SLUICE_ECS_LAUNCH_TYPE      = "FARGATE"
+  }
+  # The workflow file's deployment-specific fields (batch_jobs/workflow_config.py), for the
+  # orchestrator and for its units, which report into the same run record.
+  workflow_environment = {
+    SLUICE_WORKFLOW__RUNS_TABLE       = module.tables.runs_table_name
+    SLUICE_WORKFLOW__NOTIFY_TOPIC_ARN = module.monitoring.workflow_topic_arn
+    SLUICE_WORKFLOW__BUCKET           = module.bucket.name
+  }
+  batch_environment = merge(
+    local.source_environment,
+    local.sink_environment,
+    local.ecs_launch_environment,
+    local.workflow_environment,
+    var.extra_environment,
+  )
+}
+
 module "batch" {
   source = "../../modules/batch_job"
 
-  name                = "${var.name}-batch"
+  name                = local.batch_family
   cluster_arn         = module.cluster.arn
   image               = module.ecr.repository_url
   image_digest        = var.image_digest
@@ -258,7 +309,7 @@ module "batch" {
   cpu                 = var.batch_cpu
   memory              = var.batch_memory
   cpu_architecture    = var.cpu_architecture
-  environment         = local.environment
+  environment         = local.batch_environment
   secrets             = var.secrets
   stop_timeout_s      = var.stop_timeout_s
   efs                 = local.efs_volume
@@ -269,6 +320,37 @@ module "batch" {
   subnet_ids          = var.private_subnet_ids
   security_group_ids  = [aws_security_group.tasks.id]
   schedule_expression = var.batch_schedule_expression
+}
+
+# The workflow orchestrator: `sluice batch workflow run /app/workflow.toml` runs the
+# workflow file baked into the image, its units inline in this task or, for launch =
+# "ecs", each as a task of the batch task definition. The runs table, topic and bucket
+# come from SLUICE_WORKFLOW__* (local.workflow_environment). Scheduled, paused until
+# workflow_schedule_enabled: the workflow file in the image must first name this
+# deployment's inputs (the example's prefixes are the demo's).
+module "workflow" {
+  source = "../../modules/batch_job"
+
+  name                = "${var.name}-workflow"
+  cluster_arn         = module.cluster.arn
+  image               = module.ecr.repository_url
+  image_digest        = var.image_digest
+  command             = var.workflow_command
+  cpu                 = var.batch_cpu
+  memory              = var.batch_memory
+  cpu_architecture    = var.cpu_architecture
+  environment         = local.batch_environment
+  secrets             = var.secrets
+  stop_timeout_s      = var.stop_timeout_s
+  efs                 = local.efs_volume
+  task_role_arn       = module.iam.task_role_arn
+  execution_role_arn  = module.iam.execution_role_arn
+  region              = data.aws_region.current.name
+  log_group_name      = module.cluster.log_group_name
+  subnet_ids          = var.private_subnet_ids
+  security_group_ids  = [aws_security_group.tasks.id]
+  schedule_expression = var.workflow_schedule_expression
+  schedule_enabled    = var.workflow_schedule_enabled
 }
 
 module "monitoring" {
@@ -287,4 +369,6 @@ module "monitoring" {
   disabled_alarms  = var.disabled_alarms
   alarm_emails     = var.alarm_emails
   kms_key_arn      = module.kms.key_arn
+
+  create_workflow_topic = true
 }

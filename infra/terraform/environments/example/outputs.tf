@@ -23,6 +23,21 @@ output "batch_task_definition_arn" {
   value       = module.batch.task_definition_arn
 }
 
+output "batch_task_definition_family" {
+  description = "Family of the batch task definition: SLUICE_ECS_TASK_DEFINITION of the batch and workflow tasks."
+  value       = module.batch.task_definition_family
+}
+
+output "workflow_task_definition_arn" {
+  description = "Workflow orchestrator task definition (sluice batch workflow run), for aws ecs run-task."
+  value       = module.workflow.task_definition_arn
+}
+
+output "workflow_schedule_arn" {
+  description = "Schedule of the workflow task, or null when none."
+  value       = module.workflow.schedule_arn
+}
+
 output "stream_name" {
   description = "Kinesis stream to produce to (null for sqs)."
   value       = local.kinesis ? module.stream[0].name : null
@@ -53,6 +68,11 @@ output "job_table_name" {
   value       = module.tables.job_table_name
 }
 
+output "runs_table_name" {
+  description = "DynamoDB workflow run records table: the workflow file's runs_table."
+  value       = module.tables.runs_table_name
+}
+
 output "log_group_name" {
   description = "Log group of the tasks."
   value       = module.cluster.log_group_name
@@ -66,6 +86,11 @@ output "dashboard_name" {
 output "alarm_topic_arn" {
   description = "SNS topic of the alarms."
   value       = module.monitoring.sns_topic_arn
+}
+
+output "workflow_topic_arn" {
+  description = "SNS topic failed workflow runs are published to: the workflow file's notify_topic_arn."
+  value       = module.monitoring.workflow_topic_arn
 }
 
 output "task_role_arn" {

@@ -301,6 +301,29 @@ variable "batch_schedule_expression" {
   default     = null
 }
 
+variable "workflow_command" {
+  description = "Arguments of the workflow task after ENTRYPOINT [\"sluice\"]: `batch workflow run` and the workflow file inside the image."
+  type        = list(string)
+  default     = ["batch", "workflow", "run", "/app/workflow.toml"]
+
+  validation {
+    condition     = can(regex("^batch workflow run [^ ]", join(" ", var.workflow_command)))
+    error_message = "workflow_command must be [\"batch\", \"workflow\", \"run\", FILE, ...]."
+  }
+}
+
+variable "workflow_schedule_expression" {
+  description = "EventBridge Scheduler expression starting the workflow task; null: no schedule (start it with aws ecs run-task)."
+  type        = string
+  default     = "cron(30 3 * * ? *)"
+}
+
+variable "workflow_schedule_enabled" {
+  description = "Whether the workflow schedule fires. Off by default: turn it on once the image's workflow file names this deployment's runs table, bucket and topic."
+  type        = bool
+  default     = false
+}
+
 # --------------------------------------------------------------------------- monitoring
 
 variable "alarm_emails" {

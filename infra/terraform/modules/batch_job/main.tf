@@ -3,7 +3,8 @@
 #
 # The default command, `sluice run --config FILE --until-idle`, drains the source and
 # exits. Other one-off work is a different `command`: `sluice batch run backfill|
-# replay-quarantine --config FILE --param KEY=VALUE [--part i/N]` (batch_jobs/), or
+# replay-quarantine --config FILE --param KEY=VALUE [--part i/N]` (batch_jobs/),
+# `sluice batch workflow run FILE` for a workflow of batch jobs, or
 # `sluice jobs --queue Q --ledger-table T --until-idle` for queued job messages.
 
 data "aws_caller_identity" "current" {}

@@ -3,6 +3,11 @@ output "task_definition_arn" {
   value       = module.task.arn
 }
 
+output "task_definition_family_arn" {
+  description = "ARN of the batch task definition family, without revision (IAM: RunTask of its revisions)."
+  value       = module.task.arn_without_revision
+}
+
 output "task_definition_family" {
   description = "Family of the batch task definition."
   value       = module.task.family

@@ -5,6 +5,8 @@
 #   items `{application}#{stream}#{shard}` (consumer/sources/kinesis/checkpoints.py).
 # - jobs: the job ledger of `sluice jobs`, hash key `idempotency_key` (S)
 #   (consumer/jobs.py).
+# - runs: workflow run records of `sluice batch workflow run`, hash key `run_id` (S),
+#   range key `item` (S): `run` and one `unit#<unit>` per unit (batch_jobs/runrecord.py).
 # - KCL 3.x tables for the multi-task Kinesis path (future work): the lease table
 #   (`leaseKey`, with the `LeaseOwnerToLeaseKeyIndex` index KCL would otherwise add itself),
 #   the worker metrics table (`wid`) and the coordinator state table (`key`). Created here
@@ -48,6 +50,35 @@ resource "aws_dynamodb_table" "jobs" {
 
   attribute {
     name = "idempotency_key"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_dynamodb_table" "runs" {
+  name                        = var.runs_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "run_id"
+  range_key                   = "item"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "run_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "item"
     type = "S"
   }
 

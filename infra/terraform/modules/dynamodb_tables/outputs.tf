@@ -18,6 +18,16 @@ output "job_table_name" {
   value       = aws_dynamodb_table.jobs.name
 }
 
+output "runs_table_arn" {
+  description = "ARN of the workflow run records table."
+  value       = aws_dynamodb_table.runs.arn
+}
+
+output "runs_table_name" {
+  description = "Name of the workflow run records table (the workflow file's `runs_table`)."
+  value       = aws_dynamodb_table.runs.name
+}
+
 output "kcl_table_arns" {
   description = "ARNs of the KCL lease, worker metrics and coordinator state tables (empty without a KCL application)."
   value = concat(

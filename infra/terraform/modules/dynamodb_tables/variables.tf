@@ -8,6 +8,11 @@ variable "job_table_name" {
   type        = string
 }
 
+variable "runs_table_name" {
+  description = "Name of the workflow run records table (the workflow file's `runs_table`)."
+  type        = string
+}
+
 variable "kcl_application_name" {
   description = "KCL application name: creates the lease table of that name and its -WorkerMetricStats and -CoordinatorState tables. null creates none."
   type        = string

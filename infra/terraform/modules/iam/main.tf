@@ -22,6 +22,18 @@ locals {
   sqs_enabled   = length(var.sqs_queue_arns) > 0
   s3_read_extra = length(var.s3_read_bucket_arns) > 0
   secret_kms    = concat([var.kms_key_arn], var.secret_kms_key_arns)
+
+  # The roles RunTask hands to ECS for a batch task: by default this module's own, which
+  # the batch task definitions of the example use.
+  batch_pass_roles = var.batch_launch == null ? [] : (
+    var.batch_launch.pass_role_arns != null ? var.batch_launch.pass_role_arns : [
+      aws_iam_role.task.arn,
+      aws_iam_role.execution.arn,
+    ]
+  )
+  # The data key, and the notification topic's if it is another customer-managed key.
+  notify_kms = try(var.notify_topic.kms_key_arn, null) == null ? [] : [var.notify_topic.kms_key_arn]
+  data_kms   = distinct(concat([var.kms_key_arn], local.notify_kms))
 }
 
 data "aws_iam_policy_document" "assume_ecs_tasks" {
@@ -142,11 +154,12 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
-  # The stream, queues, bucket and tables are encrypted with this key.
+  # The stream, queues, bucket, tables and SNS topics are encrypted with this key (and the
+  # notification topic perhaps with its own).
   statement {
     sid       = "KmsData"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
+    resources = local.data_kms
   }
 
   # PutMetricData has no resource-level permissions: AWS requires "*". The namespace
@@ -194,6 +207,88 @@ data "aws_iam_policy_document" "task" {
           "arn:${local.partition}:ecs:${local.region}:${local.account_id}:cluster/${var.ecs_cluster_name}",
         ]
       }
+    }
+  }
+
+  # Launching batch tasks (consumer/ecs.py): workflow units with launch = "ecs" and job
+  # messages with launch = "ecs" start a task of a batch task definition with its command
+  # overridden. RunTask of any revision of these families, in this cluster only.
+  dynamic "statement" {
+    for_each = var.batch_launch == null ? [] : [var.batch_launch]
+
+    content {
+      sid       = "EcsRunBatchTasks"
+      actions   = ["ecs:RunTask"]
+      resources = [for family in statement.value.task_definition_arns : "${family}:*"]
+
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = [statement.value.cluster_arn]
+      }
+    }
+  }
+
+  # The workflow waits for its unit tasks to stop: DescribeTasks on the cluster's tasks.
+  dynamic "statement" {
+    for_each = var.batch_launch == null ? [] : [var.batch_launch]
+
+    content {
+      sid       = "EcsDescribeBatchTasks"
+      actions   = ["ecs:DescribeTasks"]
+      resources = ["${replace(statement.value.cluster_arn, ":cluster/", ":task/")}/*"]
+
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = [statement.value.cluster_arn]
+      }
+    }
+  }
+
+  # RunTask passes the task definition's task and execution roles to ECS. A RunTask
+  # override may name other roles: only these pass, and only to ECS tasks.
+  dynamic "statement" {
+    for_each = var.batch_launch == null ? [] : [var.batch_launch]
+
+    content {
+      sid       = "PassBatchTaskRoles"
+      actions   = ["iam:PassRole"]
+      resources = local.batch_pass_roles
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["ecs-tasks.amazonaws.com"]
+      }
+    }
+  }
+
+  # Workflow run records (batch_jobs/runrecord.py): conditional PutItem and UpdateItem,
+  # consistent Query of a run's items; no Scan, no DeleteItem.
+  dynamic "statement" {
+    for_each = var.workflow_runs_table_arn == null ? [] : [var.workflow_runs_table_arn]
+
+    content {
+      sid = "WorkflowRunRecords"
+      actions = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # A failed workflow run is published to the workflow's notify_topic_arn.
+  dynamic "statement" {
+    for_each = var.notify_topic == null ? [] : [var.notify_topic]
+
+    content {
+      sid       = "WorkflowNotify"
+      actions   = ["sns:Publish"]
+      resources = [statement.value.topic_arn]
     }
   }
 

@@ -57,6 +57,31 @@ variable "publish_backlog_metric" {
   default     = false
 }
 
+variable "batch_launch" {
+  description = "Let the tasks start batch tasks (workflow units and job messages with launch = \"ecs\"): ecs:RunTask of any revision of these task definition families (ARNs without revision) in this cluster, ecs:DescribeTasks on its tasks, iam:PassRole of the batch tasks' roles to ECS tasks (null pass_role_arns: this module's task and execution roles). null grants none."
+  type = object({
+    cluster_arn          = string
+    task_definition_arns = list(string)
+    pass_role_arns       = optional(list(string))
+  })
+  default = null
+}
+
+variable "workflow_runs_table_arn" {
+  description = "ARN of the workflow run records table (GetItem, PutItem, Query, UpdateItem only); null grants none."
+  type        = string
+  default     = null
+}
+
+variable "notify_topic" {
+  description = "SNS topic failed workflow runs are published to (sns:Publish), and the KMS key encrypting it when that is not kms_key_arn (null: it is). null grants none."
+  type = object({
+    topic_arn   = string
+    kms_key_arn = optional(string)
+  })
+  default = null
+}
+
 variable "efs_file_system_arn" {
   description = "ARN of the EFS file system the tasks mount; null when none."
   type        = string

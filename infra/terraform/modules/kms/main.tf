@@ -1,5 +1,5 @@
 # One customer-managed key for everything sluice stores: the stream, the queues, the
-# bucket, the tables, the log group, the SNS topic and the ECR repository. One key keeps
+# bucket, the tables, the log group, the SNS topics and the ECR repository. One key keeps
 # the task role's kms statement to a single ARN.
 
 data "aws_caller_identity" "current" {}

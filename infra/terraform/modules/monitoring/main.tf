@@ -1,5 +1,6 @@
 # The dashboard and alarms of one sluice consumer, rendered from the definitions in
-# infra/monitoring/ (dashboard.json, alarms.json), and the SNS topic the alarms notify.
+# infra/monitoring/ (dashboard.json, alarms.json), the SNS topic the alarms notify and,
+# optionally, the topic failed workflow runs are published to.
 
 locals {
   definitions_dir = coalesce(var.definitions_dir, "${path.module}/../../../monitoring")
@@ -32,6 +33,23 @@ resource "aws_sns_topic" "alarms" {
 resource "aws_sns_topic_subscription" "email" {
   for_each  = toset(var.alarm_emails)
   topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# Failed workflow runs (`sluice batch workflow run`, the workflow file's notify_topic_arn)
+# publish a JSON message of their own: a topic apart from the alarms', so integrations
+# that parse CloudWatch alarm notifications never see it. The same addresses subscribe.
+resource "aws_sns_topic" "workflow_failures" {
+  count             = var.create_workflow_topic ? 1 : 0
+  name              = "${var.name}-workflow-failures"
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "workflow_email" {
+  for_each  = var.create_workflow_topic ? toset(var.alarm_emails) : toset([])
+  topic_arn = aws_sns_topic.workflow_failures[0].arn
   protocol  = "email"
   endpoint  = each.value
 }

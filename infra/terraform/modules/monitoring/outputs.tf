@@ -12,3 +12,8 @@ output "alarm_names" {
   description = "Names of the alarms created."
   value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
 }
+
+output "workflow_topic_arn" {
+  description = "ARN of the SNS topic failed workflow runs are published to (the workflow file's notify_topic_arn), or null when none."
+  value       = try(aws_sns_topic.workflow_failures[0].arn, null)
+}

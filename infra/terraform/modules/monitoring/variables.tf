@@ -64,13 +64,19 @@ variable "disabled_alarms" {
 }
 
 variable "alarm_emails" {
-  description = "Email addresses subscribed to the alarm topic (each must confirm)."
+  description = "Email addresses subscribed to the alarm topic, and to the workflow topic if created (each must confirm)."
   type        = list(string)
   default     = []
 }
 
+variable "create_workflow_topic" {
+  description = "Create the SNS topic failed workflow runs are published to (`<name>-workflow-failures`, alarm_emails subscribed)."
+  type        = bool
+  default     = false
+}
+
 variable "kms_key_arn" {
-  description = "ARN of the KMS key encrypting the SNS topic."
+  description = "ARN of the KMS key encrypting the SNS topics."
   type        = string
 }
 

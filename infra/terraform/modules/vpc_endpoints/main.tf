@@ -35,7 +35,7 @@ resource "aws_vpc_endpoint" "gateway" {
 }
 
 resource "aws_vpc_endpoint" "interface" {
-  for_each            = toset(var.interface_services)
+  for_each            = toset(concat(var.interface_services, var.extra_interface_services))
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.${local.region}.${each.value}"
   vpc_endpoint_type   = "Interface"

@@ -41,6 +41,12 @@ variable "interface_services" {
   ]
 }
 
+variable "extra_interface_services" {
+  description = "Interface endpoint services beside interface_services, e.g. [\"sns\"] where tasks publish workflow failures."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)
