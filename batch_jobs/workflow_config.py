@@ -17,12 +17,12 @@ env = { SLUICE__SINKS__LAKE__PREFIX = "{run_prefix}/extract" }
 ```
 
 `{run_id}`, `{run_prefix}` (`runs/<name>/<run_id>`), `{bucket}` and `{workflow}` are
-replaced in params and env values. `SLUICE_WORKFLOW__<FIELD>` variables override the
-file's top-level fields (the Terraform sets `SLUICE_WORKFLOW__RUNS_TABLE`,
-`SLUICE_WORKFLOW__NOTIFY_TOPIC_ARN` and `SLUICE_WORKFLOW__BUCKET` for its deployment). The env entries override the step's pipeline file
-(`SLUICE__...`, as for `sluice run`), which is how a step writes under the run prefix
-and the next step reads from there. A task with `parts = N` fans out into N units
-(`--part i/N`).
+replaced in params and env values. A task's env entries override its pipeline file
+(`SLUICE__...`, as for `sluice run`), which is how a step writes under the run prefix and
+the next step reads from there. A task with `parts = N` fans out into N units
+(`--part i/N`). `SLUICE_WORKFLOW__<FIELD>` variables override the workflow file's
+top-level fields (the Terraform sets `SLUICE_WORKFLOW__RUNS_TABLE`,
+`SLUICE_WORKFLOW__NOTIFY_TOPIC_ARN` and `SLUICE_WORKFLOW__BUCKET` for its deployment).
 """
 
 from __future__ import annotations
