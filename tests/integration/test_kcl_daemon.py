@@ -307,10 +307,10 @@ def assert_exactly_once(harness: Harness, ids: set[str], bad: set[str]) -> None:
 def test_the_daemon_consumes_every_shard_once_and_stops_cleanly(
     h2_endpoint: str, unique: str, tmp_path: Path
 ) -> None:
-    # GIVEN two shards with 1,000 readings (half in KPL aggregates) and bad records
+    # GIVEN two shards with 3,000 readings (half in KPL aggregates) and bad records
     aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
     harness = Harness.create(aws, unique, tmp_path)
-    ids, bad = produce(harness, 1000)
+    ids, bad = produce(harness, 3000)
     kcl = Kcl(harness, h2_endpoint, tmp_path)
     expected = last_positions(aws, harness.stream)
     # WHEN the daemon runs until everything is written and checkpointed, then gets SIGTERM
