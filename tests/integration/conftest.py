@@ -17,3 +17,10 @@ def transform(request: pytest.FixtureRequest) -> str:
     if request.param == "node":
         require(shutil.which("node") is not None, "node is not installed (the external transform)")
     return str(request.param)
+
+
+@pytest.fixture(params=["stream", "batch"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """The shared pipeline tests run once streamed through the consumer and once as a
+    batch job (backfill) over the same records: the same routes, sinks and quarantine."""
+    return str(request.param)

@@ -117,6 +117,27 @@ class Harness:
     def put(self, records: list[tuple[str, bytes]]) -> None:
         put_all(self.aws.client("kinesis"), self.stream, records)
 
+    def deliver(self, records: list[tuple[str, bytes]], mode: str) -> None:
+        """Run `records` through the pipeline: streamed (Kinesis, the polling reader) or as
+        a batch job (`backfill`, one JSON Lines object per partition key under `in/`, the
+        records' source named like the stream). Either way every record ends up in the
+        lake, the database or the quarantine."""
+        if mode == "stream":
+            self.put(records)
+            self.run()
+            return
+        from batch_jobs.registry import run_job
+
+        bucket = f"lake-{self.config.name.removeprefix('it-')}"
+        by_key: dict[str, list[bytes]] = {}
+        for key, data in records:
+            by_key.setdefault(key, []).append(data)
+        s3 = self.aws.client("s3")
+        for key, lines in by_key.items():
+            s3.put_object(Bucket=bucket, Key=f"in/{key}.jsonl", Body=b"\n".join(lines))
+        params = {"bucket": bucket, "prefix": "in/", "source": self.stream}
+        run_job("backfill", params, self.config, self.aws, (0, 1), self.base_dir)
+
     def service(self) -> Service:
         return build_service(self.config, self.base_dir, self.aws)
 

@@ -39,30 +39,40 @@ BAD_INPUTS: dict[str, tuple[bytes, str, str]] = {
 }
 
 
+def _name(envelope: dict[str, object]) -> str:
+    """The bad record's name: its partition key (streamed) or its object `in/NAME.jsonl`."""
+    return str(envelope["partition_key"]).removeprefix("in/").removesuffix(".jsonl")
+
+
 def test_every_kind_of_bad_record_is_quarantined_with_its_stage(
-    aws: AwsClients, unique: str, tmp_path: Path, transform: str
+    aws: AwsClients, unique: str, tmp_path: Path, transform: str, mode: str
 ) -> None:
     # GIVEN one record of each bad kind between good ones (decode limits: 256 KiB, depth 32)
     harness = Harness.create(aws, unique, tmp_path, transform=transform)
     records = [reading(i) for i in range(20)]
     records += [(name, data) for name, (data, _, _) in BAD_INPUTS.items()]
-    harness.put(records)
 
-    # WHEN consumed
-    harness.run()
+    # WHEN consumed, streamed or as a batch job
+    harness.deliver(records, mode)
 
     # THEN each bad record is in the quarantine once, with its stage, type and exact bytes
-    envelopes = {row["partition_key"]: row for row in harness.quarantine_rows()}
+    # (a gzip object that cannot be inflated is quarantined whole in a batch job: the same)
+    envelopes = {_name(row): row for row in harness.quarantine_rows()}
     assert set(envelopes) == set(BAD_INPUTS)
     for name, (data, stage, error_type) in BAD_INPUTS.items():
         envelope = envelopes[name]
         assert (envelope["stage"], envelope["error_type"]) == (stage, error_type), name
-        assert original_bytes(envelope) == data and envelope["message"]
-        assert envelope["source"] == harness.stream
-        assert envelope["partition"].startswith("shardId-")
-        assert int(envelope["sequence_number"]) > 0
+        assert envelope["source"] == harness.stream and envelope["message"]
+        if mode == "stream":
+            assert original_bytes(envelope) == data
+            assert envelope["partition"].startswith("shardId-")
+            assert int(envelope["sequence_number"]) > 0
+        elif name != "bad-gzip":  # a whole object's envelope names the object
+            assert original_bytes(envelope) == data
+            assert envelope["partition"] == f"in/{name}.jsonl"
     assert envelopes["schema"]["route"] == "readings"
     assert len(harness.lake_ids()) == 20
+    assert harness.db_ids() == {f"r{i}": 1 for i in range(20)}
 
 
 def test_retriable_sink_errors_are_retried_until_they_pass(
