@@ -109,30 +109,37 @@ class PartitionBatcher:
             self.opened_at = self.clock()
         self.last = position
         self.records += 1
-        self.quarantined += quarantined
+        if quarantined:
+            self.quarantined += 1
         if arrival_time is not None and (
             self.oldest_arrival is None or arrival_time < self.oldest_arrival
         ):
             self.oldest_arrival = arrival_time
         added = False
+        buffers = self.buffers
         for item in items:
             added = True
-            key = (item.route, item.output_partition)
-            buf = self.buffers.get(key)
+            buf = buffers.get((item.route, item.output_partition))
             if buf is None:
-                limits = self.route_limits.get(item.route, self.default_limits)
-                buf = self.buffers[key] = _Buffer(
-                    position, position, limits.max_records, limits.max_bytes
-                )
-                if self._age_limit_s is None or limits.max_age_s < self._age_limit_s:
-                    self._age_limit_s = limits.max_age_s
+                buf = self._open(item, position)
+            line = item.line
             buf.last = position
             buf.rows.append(item.row)
-            buf.lines.append(item.line)
-            buf.nbytes += len(item.line)
-            if len(buf.rows) >= buf.max_records or buf.nbytes >= buf.max_bytes:
+            buf.lines.append(line)
+            buf.nbytes += len(line)
+            if len(buf.lines) >= buf.max_records or buf.nbytes >= buf.max_bytes:
                 self.full = True
-        self.filtered += not (added or quarantined)
+        if not (added or quarantined):
+            self.filtered += 1
+
+    def _open(self, item: Item, position: Position) -> _Buffer:
+        limits = self.route_limits.get(item.route, self.default_limits)
+        buf = self.buffers[(item.route, item.output_partition)] = _Buffer(
+            position, position, limits.max_records, limits.max_bytes
+        )
+        if self._age_limit_s is None or limits.max_age_s < self._age_limit_s:
+            self._age_limit_s = limits.max_age_s
+        return buf
 
     def due(self) -> bool:
         if self.last is None:

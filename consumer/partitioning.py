@@ -78,17 +78,15 @@ class Partitioner:
         self._prefixes: dict[tuple[int, int, int, int], str] = {}
 
     def partition(self, row: Mapping[str, Any], arrival_time: float) -> str:
-        moment = self._event_time(row, arrival_time)
-        hour = moment.hour if self._hourly else 0
-        key = (moment.year, moment.month, moment.day, hour)
-        prefix = self._prefixes.get(key)
-        if prefix is None:
-            if len(self._prefixes) > 10_000:
-                self._prefixes.clear()
-            prefix = f"dt={key[0]:04d}-{key[1]:02d}-{key[2]:02d}"
-            if self._hourly:
-                prefix += f"/hr={hour:02d}"
-            self._prefixes[key] = prefix
+        field = self.config.time_field
+        if field is None:
+            prefix = self.time_prefix(datetime.fromtimestamp(arrival_time, UTC))
+        else:
+            try:
+                event_time = row[field]
+            except KeyError as exc:
+                raise self._bad_time(exc) from None
+            prefix = self.time_prefix(event_time)
         if not self.config.fields:
             return prefix
         parts = [prefix]
@@ -97,13 +95,28 @@ class Partitioner:
             parts.append(f"{sanitize(name)}={sanitize('null' if value is None else str(value))}")
         return "/".join(parts)
 
-    def _event_time(self, row: Mapping[str, Any], arrival_time: float) -> datetime:
-        field = self.config.time_field
-        if field is None:
-            return datetime.fromtimestamp(arrival_time, UTC)
-        try:
-            return to_datetime(row[field])
-        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
-            raise RecordError(
-                "transform", "BadPartitionValue", f"time_field {field!r}: {exc}"
-            ) from None
+    def time_prefix(self, value: Any) -> str:
+        """The `dt=.../hr=...` part for an event time (a datetime, an ISO string or epoch
+        seconds): the whole partition when the config has no `fields`. Formatted once per
+        distinct hour (or day)."""
+        try:  # a datetime at UTC (or naive, read as UTC) is its own UTC moment
+            moment = (
+                value if type(value) is datetime and not value.utcoffset() else to_datetime(value)
+            )
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            raise self._bad_time(exc) from None
+        key = (moment.year, moment.month, moment.day, moment.hour if self._hourly else 0)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            if len(self._prefixes) > 10_000:
+                self._prefixes.clear()
+            prefix = f"dt={key[0]:04d}-{key[1]:02d}-{key[2]:02d}"
+            if self._hourly:
+                prefix += f"/hr={key[3]:02d}"
+            self._prefixes[key] = prefix
+        return prefix
+
+    def _bad_time(self, exc: Exception) -> RecordError:
+        return RecordError(
+            "transform", "BadPartitionValue", f"time_field {self.config.time_field!r}: {exc}"
+        )

@@ -137,6 +137,11 @@ class Route:
         name = self.config.partition.time_field
         return {} if name is None else {name: getattr(model, name)}
 
+    @property
+    def partitions_from_model(self) -> bool:
+        """Whether `partition_view` stands for the row (it is never None)."""
+        return self._model_partition
+
     def _partition_from_model(self) -> bool:
         config = self.config.partition
         if config.fields:
@@ -150,14 +155,15 @@ class Route:
         """The model straight from the record's bytes (pydantic parses and validates in one
         pass), or None when it does not validate: the caller then takes the full path,
         which names the exact stage and error."""
-        try:
-            return self.model.model_validate_json(data)
+        try:  # model_validate_json without its Python frame: the same call
+            return self.model.__pydantic_validator__.validate_json(data)  # type: ignore[no-any-return]
         except ValidationError:
             return None
 
     def transform(self, model: BaseModel) -> list[Row]:
         try:
-            return _rows(self.transform_fn(model))
+            result = self.transform_fn(model)
+            return [result] if type(result) is dict else _rows(result)
         except RecordError:
             raise  # an external transform's own error envelope
         except Exception as exc:

@@ -9,6 +9,8 @@ from typing import Any
 from consumer.errors import ConfigError, RecordError
 from consumer.route import Route
 
+_MEMO_LIMIT = 10_000
+
 
 class Router:
     """Most specific match wins: (source, type), then type, then source, then a catch-all."""
@@ -17,6 +19,8 @@ class Router:
         self.type_field = type_field
         self._table: dict[tuple[str | None, str | None], Route] = {}
         self._memo: dict[tuple[str, str | None], Route] = {}
+        self._peeked: dict[tuple[str, bytes], tuple[Route, str] | None] = {}
+        """`peek`'s answer per source and raw type value, misses included."""
         for index, route in enumerate(routes):
             key = (route.config.source, route.config.record_type)
             if key in self._table:
@@ -47,8 +51,17 @@ class Router:
         found = self._peek.search(data)
         if found is None:
             return None
+        key = (source, found.group(1))
+        if key in self._peeked:
+            return self._peeked[key]
+        peeked = self._peek_type(source, key[1])
+        if len(self._peeked) < _MEMO_LIMIT:
+            self._peeked[key] = peeked
+        return peeked
+
+    def _peek_type(self, source: str, raw: bytes) -> tuple[Route, str] | None:
         try:
-            record_type = found.group(1).decode()
+            record_type = raw.decode()
             return self.route(source, {self.type_field: record_type}), record_type
         except (RecordError, UnicodeDecodeError):
             return None
@@ -65,7 +78,7 @@ class Router:
         for key in ((source, record_type), (None, record_type), (source, None), (None, None)):
             route = table.get(key)
             if route is not None:
-                if len(self._memo) < 10_000:  # record types are few; bound it all the same
+                if len(self._memo) < _MEMO_LIMIT:  # record types are few; bound it all the same
                     self._memo[(source, record_type)] = route
                 return route
         raise RecordError(

@@ -1,7 +1,9 @@
 """`make bench`: every benchmark beside its baseline, measured in the same run.
 
 Prints one table per group (absolute figures and the ratio to the group's baseline) and
-writes them, with a description of the machine, to `bench-results/bench.json`.
+writes them, with a description of the machine, to `bench-results/bench.json`. Name groups
+to run only those, e.g. `python -m load_tests.bench reference powertools` (results in
+`bench-results/bench-reference-powertools.json`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,95 +76,142 @@ def _share(value: float, base: float) -> float:
     return base / value
 
 
-def main() -> int:
-    results = _group(
+@dataclass(frozen=True)
+class Group:
+    key: str
+    title: Callable[[], str]
+    run: Callable[[], list[tuple[str, float]]]
+    unit: str
+    baseline_at: int
+    ratio: Callable[[float, float], float]
+    ratio_name: str
+
+
+GROUPS = [
+    Group(
         "core",
-        f"pipeline core, clickstream events, interleaved median of {ROUNDS}, one process",
-        bench_core.run(),
+        lambda: f"pipeline core, clickstream events, interleaved median of {ROUNDS}, one process",
+        bench_core.run,
         "us/rec",
         2,
         _times,
         "x baseline",
-    )
-    results += _group(
+    ),
+    Group(
         "reference",
-        f"reference event (~1.2 KB), gzip level {bench_reference.LEVEL}, interleaved median of "
-        f"{ROUNDS}, one process",
-        bench_reference.run(),
+        lambda: (
+            f"reference event (~1.2 KB), gzip level {bench_reference.LEVEL}, interleaved "
+            f"median of {ROUNDS}, one process"
+        ),
+        bench_reference.run,
         "us/rec",
         0,
         _share,
         "of ceiling",
-    )
-    results += _group(
+    ),
+    Group(
         "powertools",
-        "the Lambda peer: Powertools BatchProcessor, same events, model and transform, gzip "
-        f"level {bench_powertools.LEVEL}",
-        bench_powertools.run(),
+        lambda: (
+            "the Lambda peer: Powertools BatchProcessor, same events, model, transform and "
+            f"partitions, gzip level {bench_powertools.LEVEL}"
+        ),
+        bench_powertools.run,
         "us/rec",
         0,
         _share,
         "speed-up",
-    )
-    results += _group(
+    ),
+    Group(
         "external",
-        f"external transform (Node.js) beside the in-process one, reference events, "
-        f"batches of {bench_external.BATCH}",
-        bench_external.run(),
+        lambda: (
+            "external transform (Node.js) beside the in-process one, reference events, "
+            f"batches of {bench_external.BATCH}"
+        ),
+        bench_external.run,
         "us/rec",
         0,
         _times,
         "x baseline",
-    )
-    results += _group(
+    ),
+    Group(
         "kinesis",
-        f"kinesis GetRecords parsing, {bench_kinesis.RESPONSES} responses of "
-        f"{bench_kinesis.RECORDS} reference events",
-        bench_kinesis.run(),
+        lambda: (
+            f"kinesis GetRecords parsing, {bench_kinesis.RESPONSES} responses of "
+            f"{bench_kinesis.RECORDS} reference events"
+        ),
+        bench_kinesis.run,
         "us/rec",
         0,
         _share,
         "speed-up",
-    )
-    results += _group(
+    ),
+    Group(
         "kcl",
-        f"KCL child on the multilang protocol, {bench_kcl.BATCHES} processRecords of "
-        f"{bench_kcl.BATCH} reference events, one process",
-        bench_kcl.run(),
+        lambda: (
+            f"KCL child on the multilang protocol, {bench_kcl.BATCHES} processRecords of "
+            f"{bench_kcl.BATCH} reference events, one process"
+        ),
+        bench_kcl.run,
         "us/rec",
         0,
         _times,
         "x baseline",
-    )
-    results += _group(
+    ),
+    Group(
         "postgres",
-        f"postgres sink, {bench_postgres.ROWS} rows inserted then "
-        f"updated, batches of {bench_postgres.BATCH}",
-        bench_postgres.run(),
+        lambda: (
+            f"postgres sink, {bench_postgres.ROWS} rows inserted then "
+            f"updated, batches of {bench_postgres.BATCH}"
+        ),
+        bench_postgres.run,
         "rows/s",
         0,
         _times,
         "x baseline",
-    )
-    results += _group(
+    ),
+    Group(
         "sqs",
-        f"sqs on the embedded emulator, {bench_sqs.MESSAGES} messages",
-        bench_sqs.run(),
+        lambda: f"sqs on the embedded emulator, {bench_sqs.MESSAGES} messages",
+        bench_sqs.run,
         "msg/s",
         0,
         _times,
         "x baseline",
-    )
-    results += _group(
+    ),
+    Group(
         "memory",
-        f"peak RSS of sluice run draining a {bench_memory.RECORDS:,}-record backlog, "
-        "default buffers",
-        bench_memory.run(),
+        lambda: (
+            f"peak RSS of sluice run draining a {bench_memory.RECORDS:,}-record backlog, "
+            "default buffers"
+        ),
+        bench_memory.run,
         "MB",
         0,
         _times,
         "x start-up",
-    )
+    ),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """All groups, or only those named: `python -m load_tests.bench reference powertools`."""
+    names = sys.argv[1:] if argv is None else argv
+    known = {group.key for group in GROUPS}
+    if unknown := [name for name in names if name not in known]:
+        print(f"unknown group(s) {', '.join(unknown)}; groups: {', '.join(sorted(known))}")
+        return 2
+    results: list[dict[str, Any]] = []
+    for group in GROUPS:
+        if not names or group.key in names:
+            results += _group(
+                group.key,
+                group.title(),
+                group.run(),
+                group.unit,
+                group.baseline_at,
+                group.ratio,
+                group.ratio_name,
+            )
     machine = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -171,8 +221,9 @@ def main() -> int:
     out = REPO / "bench-results"
     out.mkdir(exist_ok=True)
     document = {"machine": machine, "results": results}
-    (out / "bench.json").write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    print(f"\nresults: {out / 'bench.json'}")
+    path = out / ("bench.json" if not names else f"bench-{'-'.join(names)}.json")
+    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    print(f"\nresults: {path}")
     return 0
 
 

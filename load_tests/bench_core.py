@@ -2,7 +2,8 @@
 
 The baseline is a hand-written loop doing the same parse, validation, user transform and
 encoding with nothing else (no limits, no routing table, no partitions, no quarantine, no
-buffers); the figures show what sluice's guarantees cost per record.
+buffers); the figures show what sluice's guarantees cost per record. sluice runs the
+readers' loop (`load_tests/reader_loop.py`, batches of 500) into unbounded buffers.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ sys.path.insert(0, str(REPO / "examples" / "clickstream"))
 from clickstream import PageView, Purchase, page_view_row, purchase_row  # noqa: E402
 from clickstream_events import generate  # noqa: E402
 
-from consumer.batcher import PartitionBatcher  # noqa: E402
+from consumer.batcher import Cut, PartitionBatcher  # noqa: E402
 from consumer.config import load_config  # noqa: E402
 from consumer.decode import Decoder  # noqa: E402
 from consumer.pipeline import Pipeline  # noqa: E402
 from consumer.record import Position, Record  # noqa: E402
 from consumer.route import Route  # noqa: E402
 from consumer.routing import Router  # noqa: E402
+from load_tests.reader_loop import feed  # noqa: E402
 from load_tests.timing import interleaved_us  # noqa: E402
 
-RECORDS = 20_000
+RECORDS, BATCH = 20_000, 500
 Models: dict[str, type[BaseModel]] = {"page_view": PageView, "purchase": Purchase}
 
 
@@ -63,19 +65,24 @@ def _hand_written(records: list[Record]) -> None:
             out.append(orjson.dumps(purchase_row(Purchase.model_validate(value))))
 
 
+def _unexpected_cut(cut: Cut) -> None:
+    raise AssertionError("the buffers are unbounded: one cut at the end")
+
+
 def run() -> list[tuple[str, float]]:
     """(name, microseconds per record) pairs; the third is the baseline."""
     config = load_config(REPO / "examples/clickstream/pipeline.toml", env={})
     routes = [Route(r, i) for i, r in enumerate(config.routes)]
     pipeline = Pipeline(Decoder(config.decode), routes, Router(routes, "type"))
-    unbounded = config.buffer.model_copy(update={"max_records": 10**9, "max_bytes": 10**12})
+    unbounded = config.buffer.model_copy(
+        update={"max_records": 10**9, "max_bytes": 10**12, "max_age_s": 10**9}
+    )
     records = _records()
 
     def sluice_core() -> None:
         batcher = PartitionBatcher("bench", "shardId-0", unbounded)
-        for r in records:
-            items, quarantined = pipeline.process(r)
-            batcher.add(r.position, items, quarantined)
+        for start in range(0, len(records), BATCH):
+            feed(pipeline, batcher, records[start : start + BATCH], _unexpected_cut)
         batcher.cut()
 
     return interleaved_us(
@@ -89,4 +96,5 @@ def run() -> list[tuple[str, float]]:
             ("sluice core: + limits, routing, partitions, quarantine, buffers", sluice_core),
         ],
         len(records),
+        baseline=2,
     )

@@ -1,11 +1,21 @@
 """The peer a Lambda user would pick: Powertools for AWS Lambda's `BatchProcessor` with its
 pydantic parser, beside sluice's core, on the same reference events, in this process.
 
-Both start from base64 record data (a Lambda Kinesis event for Powertools, what
-GetRecords carries for sluice), validate with the same `OrderEvent` model, transform with
-the same identity-style function, encode JSON Lines and gzip each batch of 500 at level 1.
-Powertools runs as its documentation shows (`process_partial_response`, a record model
-whose `data` is `Json[OrderEvent]`); the Lambda runtime itself is not part of either figure.
+Both sides do the same work per record: from the event as its runtime hands it over (the
+Lambda event dict; the GetRecords entries as parsed JSON), base64-decode the data,
+validate it with the same `OrderEvent` model, transform it with the same identity-style
+function, encode a JSON line, put it in its hourly output partition (`dt=.../hr=...` from
+`occurred_at`, sluice's `Partitioner` on both sides) and gzip each partition's lines at
+level 1: per invocation of 500 records for Lambda, per cut of 500 for sluice. sluice also
+turns entries into `Record`s (`to_records`, with the timestamps its client parses) and runs
+the readers' loop (`load_tests/reader_loop.py`). Powertools runs as its documentation shows
+(`process_partial_response`, a record model whose `data` is `Json[OrderEvent]`); the
+Lambda runtime itself is not part of either figure.
+
+A third figure is the floor: that shared work alone, in one plain loop, with nothing else
+(no envelope model, no dispatch, no limits, routing or buffers). No consumer of this
+model, transform and layout can beat it, so Powertools' time over the floor's is the
+largest speed-up anything could reach here.
 """
 
 from __future__ import annotations
@@ -18,16 +28,33 @@ from typing import Any
 import orjson
 from pydantic import Json
 
+from consumer.aws import fast_timestamp
 from consumer.batcher import PartitionBatcher
 from consumer.decode import DecodeConfig, Decoder
+from consumer.partitioning import PartitionConfig, Partitioner
 from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
 from consumer.route import BufferConfig, Route, RouteConfig
 from consumer.routing import Router
+from consumer.sources.kinesis.records import to_records
+from load_tests.reader_loop import feed, gzip_writer
 from load_tests.reference import OrderEvent, events, order_route, order_row
 from load_tests.timing import interleaved_us
 
 COUNT, BATCH, LEVEL = 10_000, 500, 1
+SEQUENCE = 49_650_000_000_000_000_000
+ARRIVAL = 1_795_000_000.125
+NEWLINE = orjson.OPT_APPEND_NEWLINE
+
+
+def _partitioner() -> Partitioner:
+    """The reference route's output partitions: hourly, from `occurred_at`."""
+    return Partitioner(PartitionConfig(time_field="occurred_at"))
+
+
+def _gzip_each(buffers: dict[str, list[bytes]]) -> None:
+    for lines in buffers.values():
+        gzip.compress(b"".join(lines), LEVEL)
+    buffers.clear()
 
 
 def _lambda_events(data: list[bytes]) -> list[dict[str, Any]]:
@@ -39,13 +66,13 @@ def _lambda_events(data: list[bytes]) -> list[dict[str, Any]]:
                 "kinesis": {
                     "kinesisSchemaVersion": "1.0",
                     "partitionKey": f"customer-{index % 97}",
-                    "sequenceNumber": str(49_650_000_000_000_000_000 + index),
+                    "sequenceNumber": str(SEQUENCE + index),
                     "data": base64.b64encode(raw).decode(),
-                    "approximateArrivalTimestamp": 1_795_000_000.125,
+                    "approximateArrivalTimestamp": ARRIVAL,
                 },
                 "eventSource": "aws:kinesis",
                 "eventVersion": "1.0",
-                "eventID": f"shardId-000000000000:{49_650_000_000_000_000_000 + index}",
+                "eventID": f"shardId-000000000000:{SEQUENCE + index}",
                 "eventName": "aws:kinesis:record",
                 "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
                 "awsRegion": "us-east-1",
@@ -75,11 +102,13 @@ def _powertools(lambda_events: list[dict[str, Any]]) -> Callable[[], None]:
         kinesis: OrderPayload
 
     processor = BatchProcessor(event_type=EventType.KinesisDataStreams, model=OrderRecord)
-    newline = orjson.OPT_APPEND_NEWLINE
-    lines: list[bytes] = []
+    partitioner = _partitioner()
+    buffers: dict[str, list[bytes]] = {}
 
     def handler(record: OrderRecord) -> None:
-        lines.append(orjson.dumps(order_row(record.kinesis.data), option=newline))
+        row = order_row(record.kinesis.data)
+        line = orjson.dumps(row, option=NEWLINE)
+        buffers.setdefault(partitioner.partition(row, ARRIVAL), []).append(line)
 
     def run() -> None:
         for event in lambda_events:
@@ -87,43 +116,88 @@ def _powertools(lambda_events: list[dict[str, Any]]) -> Callable[[], None]:
                 event=event, record_handler=handler, processor=processor, context=None
             )
             assert not response["batchItemFailures"]
-            gzip.compress(b"".join(lines), LEVEL)
-            lines.clear()
+            _gzip_each(buffers)  # a Lambda writes what it got before it returns
 
     return run
 
 
-def _sluice(encoded: list[str]) -> Callable[[], None]:
+def _responses(data: list[bytes]) -> list[list[dict[str, Any]]]:
+    """GetRecords entries of BATCH records each, as the response's JSON parses."""
+    return [
+        [
+            {
+                "SequenceNumber": str(SEQUENCE + index),
+                "ApproximateArrivalTimestamp": ARRIVAL,
+                "Data": base64.b64encode(raw).decode(),
+                "PartitionKey": f"customer-{index % 97}",
+            }
+            for index, raw in enumerate(data[start : start + BATCH], start)
+        ]
+        for start in range(0, len(data), BATCH)
+    ]
+
+
+def _sluice(responses: list[list[dict[str, Any]]]) -> Callable[[], None]:
     spec = order_route(transform="load_tests.reference:order_row")
     route = Route(RouteConfig.model_validate(spec), 0)
-    pipeline = Pipeline(Decoder(DecodeConfig()), [route], Router([route], "type"))
+    # S3 is the only sink: lines only, as `assemble` decides (the transform's rows are kept)
+    pipeline = Pipeline(Decoder(DecodeConfig()), [route], Router([route], "type"), None, {"orders"})
     limits = BufferConfig(max_records=BATCH, max_bytes=50_000_000, max_age_s=60)
+    write = gzip_writer(LEVEL)
 
     def run() -> None:
-        batcher = PartitionBatcher("s", "p", limits)
-        for index, data in enumerate(encoded):
-            record = Record("s", "p", Position(index), "k", 0.0, base64.b64decode(data))
-            items, quarantined = pipeline.process(record)
-            batcher.add(record.position, items, quarantined)
-            if batcher.full:
-                for batch in batcher.cut().batches:
-                    gzip.compress(b"".join(batch.lines), LEVEL)
+        batcher = PartitionBatcher("orders", "shardId-000000000000", limits)
+        for entries in responses:
+            parsed = [  # what sluice's client parser adds to the JSON: bytes, timestamps
+                {
+                    **entry,
+                    "Data": base64.b64decode(entry["Data"]),
+                    "ApproximateArrivalTimestamp": fast_timestamp(
+                        entry["ApproximateArrivalTimestamp"]
+                    ),
+                }
+                for entry in entries
+            ]
+            records = [record for record, _ in to_records("orders", batcher.partition, parsed)]
+            feed(pipeline, batcher, records, write)
+        if batcher.pending:
+            write(batcher.cut())
+
+    return run
+
+
+def _floor(lambda_events: list[dict[str, Any]]) -> Callable[[], None]:
+    partitioner = _partitioner()
+    validate = OrderEvent.model_validate_json
+
+    def run() -> None:
+        buffers: dict[str, list[bytes]] = {}
+        for event in lambda_events:
+            for record in event["Records"]:
+                row = order_row(validate(base64.b64decode(record["kinesis"]["data"])))
+                line = orjson.dumps(row, option=NEWLINE)
+                buffers.setdefault(partitioner.partition(row, ARRIVAL), []).append(line)
+            _gzip_each(buffers)
 
     return run
 
 
 def run() -> list[tuple[str, float]]:
     data = events(COUNT)
+    lambda_events = _lambda_events(data)
     try:
-        powertools = _powertools(_lambda_events(data))
+        powertools = _powertools(lambda_events)
     except ImportError:
         print("powertools group skipped: aws-lambda-powertools is not installed (dev extra)")
         return []
-    encoded = [base64.b64encode(raw).decode() for raw in data]
     return interleaved_us(
         [
             ("Powertools BatchProcessor + pydantic parser (baseline)", powertools),
-            ("sluice core, same model and transform", _sluice(encoded)),
+            ("sluice core, same model, transform and partitions", _sluice(_responses(data))),
+            (
+                "floor: the shared work alone (base64, validate, dump, partition, gzip)",
+                _floor(lambda_events),
+            ),
         ],
         COUNT,
     )

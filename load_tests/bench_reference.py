@@ -1,6 +1,12 @@
 """The performance issue's reference event (about 1.2 KB, load_tests/reference.py) through
 sluice's core, beside the raw ceiling loop: orjson.loads + model_validate + model_dump +
-orjson.dumps, with the same gzip level on both sides, in the same run."""
+orjson.dumps, with the same gzip level on both sides, in the same run.
+
+sluice runs the readers' loop (`load_tests/reader_loop.py`): `process_many` per batch of
+500 records as GetRecords delivers them, buffers per output partition (hourly, from the
+event's `occurred_at`), a cut whenever a buffer holds 500 records, one gzip object per
+batch. The ceiling checks no limits, routes nothing, partitions nothing and keeps no
+buffers; it gzips every 500 lines."""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from consumer.pipeline import Pipeline
 from consumer.record import Position, Record
 from consumer.route import BufferConfig, Route, RouteConfig
 from consumer.routing import Router
+from load_tests.reader_loop import feed, gzip_writer
 from load_tests.reference import OrderEvent, events, order_route
 from load_tests.timing import interleaved_us
 
@@ -41,14 +48,14 @@ def run() -> list[tuple[str, float]]:
                 gzip.compress(b"".join(lines), LEVEL)
                 lines = []
 
+    write = gzip_writer(LEVEL)
+
     def sluice() -> None:
         batcher = PartitionBatcher("s", "p", limits)
-        for record in records:
-            items, quarantined = pipeline.process(record)
-            batcher.add(record.position, items, quarantined)
-            if batcher.full:
-                for batch in batcher.cut().batches:
-                    gzip.compress(b"".join(batch.lines), LEVEL)
+        for start in range(0, COUNT, BATCH):
+            feed(pipeline, batcher, records[start : start + BATCH], write)
+        if batcher.pending:
+            write(batcher.cut())
 
     return interleaved_us(
         [
