@@ -17,12 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from batch_jobs.state import NAME_PATTERN, StateStore
 from consumer.errors import ConfigError
 
 RUNS_PREFIX = "_sluice/runs"
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_RUN_ID = re.compile(NAME_PATTERN)
 _MARKER = re.compile(r"(\d+)-of-(\d+)\.json")
 
 
@@ -40,28 +39,31 @@ def parts_prefix(job: str, run_id: str) -> str:
     return f"{RUNS_PREFIX}/{job}/{run_id}/parts/"
 
 
+def marker_name(part: tuple[int, int]) -> str:
+    return f"{part[0]}-of-{part[1]}"
+
+
 def marker_key(job: str, run_id: str, part: tuple[int, int]) -> str:
-    return f"{parts_prefix(job, run_id)}{part[0]}-of-{part[1]}.json"
+    return f"{parts_prefix(job, run_id)}{marker_name(part)}.json"
 
 
 @dataclass(frozen=True)
 class Ledger:
-    """The markers of one run of one job, in one bucket."""
+    """The markers of one run of one job, in one bucket: JSON documents of a `StateStore`
+    under the run's parts prefix."""
 
     s3: Any
     bucket: str
     job: str
     run_id: str
 
+    @property
+    def _store(self) -> StateStore:
+        return StateStore(self.s3, self.bucket, parts_prefix(self.job, self.run_id))
+
     def marker(self, part: tuple[int, int]) -> dict[str, Any] | None:
         """The part's marker, or None when the part has not finished."""
-        key = marker_key(self.job, self.run_id, part)
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        found: dict[str, Any] = orjson.loads(body)
-        return found
+        return self._store.load(marker_name(part))
 
     def done(self, part: tuple[int, int], params: dict[str, Any]) -> dict[str, Any] | None:
         """The marker of the part when it finished with these same job parameters. A
@@ -77,7 +79,6 @@ class Ledger:
 
     def finish(self, part: tuple[int, int], summary: dict[str, Any]) -> str:
         """Record the part as finished; call only after all its writes are confirmed."""
-        key = marker_key(self.job, self.run_id, part)
         body = {
             "job": self.job,
             "run_id": self.run_id,
@@ -85,13 +86,8 @@ class Ledger:
             **summary,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        self.s3.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=orjson.dumps(body, option=orjson.OPT_INDENT_2),
-            ContentType="application/json",
-        )
-        return key
+        self._store.save(marker_name(part), body)
+        return self._store.key(marker_name(part))
 
     def finished(self) -> dict[tuple[int, int], dict[str, Any]]:
         """(i, N) -> marker of every finished part of the run, whatever its N."""
@@ -104,14 +100,16 @@ def finished_parts(
     """Which parts of a run are done, with their summaries: for a workflow that fans a
     job out and waits for every part, or for a person asking what is left."""
     prefix = parts_prefix(job, check_run_id(run_id))
+    store = StateStore(s3, bucket, prefix)
     done: dict[tuple[int, int], dict[str, Any]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            name = _MARKER.fullmatch(obj["Key"].removeprefix(prefix))
-            if name is None:
+            found = _MARKER.fullmatch(obj["Key"].removeprefix(prefix))
+            if found is None:
                 continue
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            done[int(name.group(1)), int(name.group(2))] = orjson.loads(body)
+            marker = store.load(found.group(0).removesuffix(".json"))
+            if marker is not None:  # removed since it was listed
+                done[int(found.group(1)), int(found.group(2))] = marker
     return dict(sorted(done.items()))
 
 
