@@ -139,40 +139,39 @@ def render_status(run_id: str, items: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def job_command(args: argparse.Namespace) -> list[str]:
-    command = ["batch", "run", args.job, "--config", args.config]
-    for param in args.param:
-        command += ["--param", param]
+def cmd_submit(args: argparse.Namespace) -> int:
+    """The job as the job message `sluice jobs` would get: sent to `--queue`, or run the
+    way that runner would run it (here, or as an ECS task)."""
+    from batch_jobs.dispatch import run_command
+    from consumer.aws import AwsClients
+    from consumer.jobs import JobSpec
+
     if args.part:
         parse_part(args.part)  # fail here, not in the task
-        command += ["--part", args.part]
-    return command
-
-
-def cmd_submit(args: argparse.Namespace) -> int:
-    from consumer.aws import AwsClients
-
+    spec = JobSpec(
+        job=args.job,
+        params=dict(item.split("=", 1) for item in args.param),
+        config=args.config,
+        part=args.part,
+        launch=args.launch,
+        idempotency_key=args.idempotency_key or uuid.uuid4().hex,
+    )
     aws = AwsClients()
     if args.queue:
         from consumer.sources.sqs.queues import queue_url
 
-        body = {
-            "job": args.job,
-            "params": dict(item.split("=", 1) for item in args.param),
-            "config": args.config,
-            "part": args.part,
-            "launch": args.launch,
-            "idempotency_key": args.idempotency_key or uuid.uuid4().hex,
-        }
         sqs = aws.client("sqs")
-        url = queue_url(sqs, args.queue)
-        sqs.send_message(QueueUrl=url, MessageBody=orjson.dumps(body).decode())
+        body = spec.model_dump(mode="json")
+        sqs.send_message(
+            QueueUrl=queue_url(sqs, args.queue), MessageBody=orjson.dumps(body).decode()
+        )
         sys.stdout.write(orjson.dumps({"queued": args.queue, **body}).decode() + "\n")
         return 0
+    command = run_command(spec, args.config)
     if args.launch == "inline":
         from consumer.cli import main as sluice
 
-        return sluice(job_command(args))
-    arn = launcher_from(args, aws).run_task(job_command(args), started_by=f"sluice-{args.job}")
-    sys.stdout.write(orjson.dumps({"task_arn": arn, "command": job_command(args)}).decode() + "\n")
+        return sluice(command)
+    arn = launcher_from(args, aws).run_task(command, started_by=f"sluice-{args.job}")
+    sys.stdout.write(orjson.dumps({"task_arn": arn, "command": command}).decode() + "\n")
     return 0

@@ -51,10 +51,15 @@ class BatchDispatch:
             raise BatchJobFailed(f"{spec.job}: {'; '.join(result.failed_inputs)[:1000]}")
 
     def command(self, spec: JobSpec) -> list[str]:
-        """The arguments after the image's ENTRYPOINT ["sluice"]."""
-        command = ["batch", "run", spec.job, "--config", self._config(spec)]
-        for key, value in sorted(spec.params.items()):
-            command += ["--param", f"{key}={value}"]
-        if spec.part:
-            command += ["--part", spec.part]
-        return command
+        return run_command(spec, self._config(spec))
+
+
+def run_command(spec: JobSpec, config: str) -> list[str]:
+    """`sluice batch run` for the job message, as the arguments after the image's
+    ENTRYPOINT ["sluice"]."""
+    command = ["batch", "run", spec.job, "--config", config]
+    for key, value in sorted(spec.params.items()):
+        command += ["--param", f"{key}={value}"]
+    if spec.part:
+        command += ["--part", spec.part]
+    return command

@@ -172,3 +172,36 @@ def test_sluice_batch_submit_starts_the_task_from_a_shell(
         "batch", "run", "compact", "--config", "p.toml",
         "--param", "bucket=b", "--part", "2/4",
     ]  # fmt: skip
+
+
+def test_sluice_batch_submit_to_a_queue_is_a_job_message_the_runner_runs(
+    aws: AwsClients, emulator_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN a pipeline, 30 readings to backfill, and a job queue with its runner
+    harness = Harness.create(aws, unique, tmp_path)
+    config = write_toml(harness.config, tmp_path / "pipeline.toml")
+    bucket = f"lake-{unique}"
+    _inputs(harness, bucket, 30)
+    runner = _runner(aws, unique, tmp_path, None)
+    env = {
+        "AWS_ENDPOINT_URL": emulator_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "PYTHONPATH": str(REPO),
+        "PATH": "/usr/bin:/bin",
+    }
+    # WHEN the job is submitted to the queue from a shell, for inline runs
+    argv = [sys.executable, "-m", "consumer", "batch", "submit", "backfill"]
+    done = subprocess.run(
+        [*argv, "--config", str(config), "--param", f"bucket={bucket}", "--param", "prefix=in/",
+         "--launch", "inline", "--queue", runner.queue, "--idempotency-key", "sub-1"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    counts = runner.run(until_idle=True)
+
+    # THEN the message was a valid job spec, and the runner ran it here once
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["idempotency_key"] == "sub-1"
+    assert (counts.ran, counts.rejected) == (1, 0)
+    assert len(harness.lake_ids()) == 30
