@@ -66,16 +66,13 @@ def launcher_from(args: argparse.Namespace, aws: Any) -> Any:
 
     from consumer.ecs import EcsLaunchConfig, EcsLauncher
 
-    def split(text: str | None) -> tuple[str, ...] | None:
-        return None if text is None else tuple(p for p in text.split(",") if p)
-
     config = EcsLaunchConfig.from_env(
         os.environ,
         cluster=args.ecs_cluster,
         task_definition=args.ecs_task_definition,
         container=args.ecs_container,
-        subnets=split(args.ecs_subnets),
-        security_groups=split(args.ecs_security_groups),
+        subnets=args.ecs_subnets,
+        security_groups=args.ecs_security_groups,
     )
     return EcsLauncher(aws.client("ecs"), config)
 

@@ -95,9 +95,10 @@ class WorkflowRunner:
         states = self.records.units(run_id)
         failed = []
         for arn, (unit, attempt) in started.items():
-            if states.get(unit.id, {}).get("state") == "succeeded":
+            state = states.get(unit.id, {}).get("state")
+            if state == "succeeded":
                 continue
-            if states.get(unit.id, {}).get("state") == "running":  # died before finishing
+            if state == "running":  # died before finishing
                 end = ends[arn]
                 reason = f"task stopped before finishing: {end.reason} (exit {end.exit_code})"
                 self.records.finish(run_id, unit.id, attempt, "failed", error=reason)

@@ -45,9 +45,11 @@ class EcsLaunchConfig(BaseModel):
     poll_interval_s: float = Field(5.0, gt=0, description="DescribeTasks interval while waiting")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> EcsLaunchConfig:
-        """Settings from `SLUICE_ECS_*`, with non-None `overrides` (flags) winning; lists are
-        comma-separated. Missing cluster or task definition fail here, with the name."""
+    def from_env(cls, env: Mapping[str, str], **overrides: str | None) -> EcsLaunchConfig:
+        """Settings from `SLUICE_ECS_*`, with non-None `overrides` (flags, as text) winning;
+        lists are comma-separated. Missing cluster or task definition fail here, named."""
+        given = {ENV_PREFIX + k.upper(): v for k, v in overrides.items() if v is not None}
+        env = {**env, **given}
         raw: dict[str, Any] = {}
         for field in cls.model_fields:
             text = env.get(ENV_PREFIX + field.upper())
@@ -59,7 +61,6 @@ class EcsLaunchConfig(BaseModel):
                 raw[field] = text.lower() in ("1", "true", "yes", "enabled")
             else:
                 raw[field] = text
-        raw.update({key: value for key, value in overrides.items() if value is not None})
         return cls.model_validate(raw)
 
 
