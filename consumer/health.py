@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,11 +81,22 @@ class HealthState(Hook):
         }
 
 
+class Probes(Protocol):
+    """What the health server asks: each answers (ok, details as JSON fields)."""
+
+    def live(self) -> tuple[bool, dict[str, Any]]: ...
+
+    def ready(self) -> tuple[bool, dict[str, Any]]: ...
+
+
 class HealthServer:
-    def __init__(self, state: HealthState) -> None:
+    """`/healthz` and `/readyz` over HTTP for any `Probes` (the consumer's `HealthState`,
+    the KCL wrapper's state of its daemon and children)."""
+
+    def __init__(self, state: Probes, config: HealthConfig) -> None:
         self.state = state
         handler = _handler(state)
-        self.server = ThreadingHTTPServer((state.config.host, state.config.port or 0), handler)
+        self.server = ThreadingHTTPServer((config.host, config.port or 0), handler)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="health", daemon=True
@@ -99,7 +110,7 @@ class HealthServer:
         self.server.server_close()
 
 
-def _handler(state: HealthState) -> type[BaseHTTPRequestHandler]:
+def _handler(state: Probes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             checks = {"/healthz": state.live, "/readyz": state.ready}

@@ -62,7 +62,7 @@ class Service:
     def _start_side_tasks(self) -> None:
         self.protection.start()
         if self.config.health.port is not None and self.health_server is None:
-            self.health_server = HealthServer(self.health)
+            self.health_server = HealthServer(self.health, self.config.health)
             self.health_server.start()
             log.info("health endpoint", extra={"port": self.health_server.port})
         if self.backlog is not None:

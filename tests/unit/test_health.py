@@ -21,8 +21,9 @@ class Clock:
 @pytest.fixture()
 def served() -> Iterator[tuple[HealthState, Clock, str]]:
     clock = Clock()
-    state = HealthState(HealthConfig(port=0, max_poll_gap_s=10, max_flush_age_s=30), clock)
-    server = HealthServer(state)
+    config = HealthConfig(port=0, max_poll_gap_s=10, max_flush_age_s=30)
+    state = HealthState(config, clock)
+    server = HealthServer(state, config)
     server.start()
     yield state, clock, f"http://127.0.0.1:{server.port}"
     server.stop()
