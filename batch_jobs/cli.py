@@ -57,18 +57,29 @@ def run(args: argparse.Namespace) -> int:
         return others[args.batch_command](args)
     from consumer.aws import AwsClients
     from consumer.config import load_config
+    from consumer.protection import ScaleInProtection
 
     params = dict(item.split("=", 1) for item in args.param)
-    result = run_job(
-        args.job,
-        params,
-        load_config(args.config),
-        AwsClients(),
-        parse_part(args.part),
-        Path.cwd(),
-        run_id=args.run_id,
-        progress_interval_s=args.progress_interval_s,
-    )
+    config = load_config(args.config)
+    part = parse_part(args.part)
+    # A part run by a service is protected from scale-in while it runs; a standalone
+    # RunTask is told by its agent that protection does not apply, once.
+    protection = ScaleInProtection(config.protection)
+    protection.start()
+    try:
+        with protection.unit(f"batch {args.job} part {part[0]}/{part[1]}"):
+            result = run_job(
+                args.job,
+                params,
+                config,
+                AwsClients(),
+                part,
+                Path.cwd(),
+                run_id=args.run_id,
+                progress_interval_s=args.progress_interval_s,
+            )
+    finally:
+        protection.stop()
     summary = {
         "job": args.job,
         "skipped": result.skipped,

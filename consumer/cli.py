@@ -67,8 +67,19 @@ def _parser() -> argparse.ArgumentParser:
 
     plan_arguments(commands.add_parser("plan", help="size tasks, shards and scaling for a load"))
 
-    health = commands.add_parser("health", help="exit 0 when the health endpoint answers 200")
-    health.add_argument("--url", default="http://127.0.0.1:8080/healthz")
+    health = commands.add_parser(
+        "health",
+        help="exit 0 when the health endpoint answers 200 (the container health check)",
+    )
+    health.add_argument(
+        "--url",
+        default=None,
+        help="endpoint to ask (default: http://127.0.0.1:$SLUICE__HEALTH__PORT/healthz, "
+        "port 8080 when unset)",
+    )
+    health.add_argument(
+        "--ready", action="store_true", help="ask /readyz instead of /healthz (default URL only)"
+    )
 
     validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
     validate.add_argument("--config", required=True)
@@ -215,9 +226,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from consumer.health import probe
+    from consumer.health import default_url, probe
 
-    ok, body = probe(args.url)
+    ok, body = probe(args.url or default_url(args.ready))
     sys.stdout.write(body + "\n")
     return 0 if ok else 1
 
@@ -283,6 +294,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from consumer.aws import AwsClients
     from consumer.jobrunner import JobRunner
     from consumer.jobs import JobLedger
+    from consumer.protection import ProtectionConfig, ScaleInProtection
 
     for module in args.module:
         importlib.import_module(module)
@@ -297,6 +309,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         JobLedger(aws.client("dynamodb"), args.ledger_table),
         batch=BatchDispatch(aws, Path.cwd(), args.config),
         launcher=launcher,
+        protection=ScaleInProtection(ProtectionConfig()),
     )
     _install_stop_handler(runner.stop)
     counts = runner.run(until_idle=args.until_idle)

@@ -1,16 +1,21 @@
-"""Liveness and readiness over HTTP, for the ECS container health check and probes.
+"""Liveness and readiness over HTTP, for the container health check and probes.
 
-`/healthz` is 200 while the source loop keeps polling (a wedged loop fails it);
-`/readyz` is 200 once the source has polled and the last successful flush is recent
-enough, or nothing is waiting to be flushed. Both answer JSON with the details.
-`sluice health` turns `/healthz` into an exit code for a `CMD`-style check.
+`/healthz` (liveness) fails when the consumer stops making progress: its reader loop has
+not gone round for `max_poll_gap_s` outside a flush, or a flush has been running (retries
+included) for longer than `max_flush_s`, as when a sink hangs. A SIGSTOPped process
+answers nothing, which `sluice health` counts as a failure too. An idle consumer keeps
+turning its loop and stays live. `/readyz` is 200 once the source has polled, the oldest
+unflushed work is younger than `max_flush_age_s` and the last flush did not fail. Both
+answer JSON with the details. `sluice health` turns `/healthz` (or `--ready`: `/readyz`)
+into an exit code for the image's HEALTHCHECK and the task definition's healthCheck.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
@@ -23,9 +28,19 @@ from consumer.hooks import FlushInfo, Hook
 class HealthConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    port: int | None = Field(None, ge=0, le=65535, description="HTTP port; off when unset")
+    port: int | None = Field(
+        None, ge=0, le=65535, description="HTTP port; off when unset (the image sets 8080)"
+    )
     host: str = Field("127.0.0.1", description="0.0.0.0 for Kubernetes probes")
-    max_poll_gap_s: float = Field(60.0, gt=0, description="liveness: longest pause in polling")
+    max_poll_gap_s: float = Field(
+        60.0, gt=0, description="liveness: longest the reader loop may stand still, flushes aside"
+    )
+    max_flush_s: float = Field(
+        300.0,
+        gt=0,
+        description="liveness: longest one flush may run, retries included; keep it above "
+        "the sinks' retry budget",
+    )
     max_flush_age_s: float = Field(300.0, gt=0, description="readiness: oldest unflushed work")
 
 
@@ -35,12 +50,20 @@ class HealthState(Hook):
         self.clock = clock
         self.started = clock()
         self.last_poll: float | None = None
+        self.last_turn: float | None = None
+        self.flushing_since: float | None = None
         self.last_flush: float | None = None
         self.busy_since: float | None = None
         self.last_error: str | None = None
 
     def on_poll(self, source: str) -> None:
         self.last_poll = self.clock()
+
+    def on_turn(self, source: str) -> None:
+        self.last_turn = self.clock()
+
+    def on_flush_started(self, source: str) -> None:
+        self.flushing_since = self.clock()
 
     def on_buffering(self, source: str) -> None:
         if self.busy_since is None:
@@ -51,15 +74,25 @@ class HealthState(Hook):
 
     def on_flushed(self, info: FlushInfo) -> None:
         self.last_flush = self.clock()
+        self.flushing_since = None
         self.last_error = None
 
     def on_flush_failed(self, source: str, error: BaseException) -> None:
+        self.flushing_since = None
         self.last_error = repr(error)
 
     def live(self) -> tuple[bool, dict[str, Any]]:
         now = self.clock()
-        since = now - (self.last_poll if self.last_poll is not None else self.started)
-        return since <= self.config.max_poll_gap_s, {"seconds_since_poll": round(since, 3)}
+        turned = self.started if self.last_turn is None else self.last_turn
+        flushing = None if self.flushing_since is None else now - self.flushing_since
+        if flushing is not None:
+            ok = flushing <= self.config.max_flush_s
+        else:
+            ok = now - turned <= self.config.max_poll_gap_s
+        return ok, {
+            "seconds_since_loop_turned": round(now - turned, 3),
+            "seconds_flushing": None if flushing is None else round(flushing, 3),
+        }
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         now = self.clock()
@@ -130,6 +163,14 @@ def _handler(state: Probes) -> type[BaseHTTPRequestHandler]:
             return None
 
     return Handler
+
+
+def default_url(ready: bool = False, env: Mapping[str, str] | None = None) -> str:
+    """The endpoint `sluice health` asks when given no URL: this container's own port
+    (`SLUICE__HEALTH__PORT`, as the image and task definition set it, else 8080)."""
+    env = os.environ if env is None else env
+    port = env.get("SLUICE__HEALTH__PORT") or "8080"
+    return f"http://127.0.0.1:{port}/{'readyz' if ready else 'healthz'}"
 
 
 def probe(url: str, timeout_s: float = 3.0) -> tuple[bool, str]:

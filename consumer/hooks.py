@@ -40,6 +40,12 @@ class Hook:
     def on_poll(self, source: str) -> None:
         """The source asked for records (whether or not any came)."""
 
+    def on_turn(self, source: str) -> None:
+        """The reader's loop went round once (a wedged loop stops calling this)."""
+
+    def on_flush_started(self, source: str) -> None:
+        """A cut is being written; `on_flushed` or `on_flush_failed` follows."""
+
     def on_retried(self, source: str, records: int) -> None:
         """Records were left for redelivery (SQS) after a retryable failure."""
 
@@ -71,6 +77,12 @@ class Hooks(Hook):
 
     def on_poll(self, source: str) -> None:
         self._each("on_poll", source)
+
+    def on_turn(self, source: str) -> None:
+        self._each("on_turn", source)
+
+    def on_flush_started(self, source: str) -> None:
+        self._each("on_flush_started", source)
 
     def on_retried(self, source: str, records: int) -> None:
         self._each("on_retried", source, records)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from consumer.ecs import EcsLauncher
 from consumer.jobs import REGISTRY, JobFunction, JobLedger, JobRejected, JobSpec, parse
+from consumer.protection import ScaleInProtection
 from consumer.sources.sqs import queues
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
 
@@ -62,6 +63,8 @@ class JobRunner:
     counts: JobCounts = field(default_factory=JobCounts)
     batch: BatchJobs | None = None
     launcher: EcsLauncher | None = None
+    protection: ScaleInProtection | None = None
+    """ECS scale-in protection, held exactly while a job runs here (not while waiting)."""
 
     def run(self, until_idle: bool = False, max_messages: int | None = None) -> JobCounts:
         url = queues.queue_url(self.client, self.queue)
@@ -77,6 +80,8 @@ class JobRunner:
             43_200,
         )
         heartbeat.start()
+        if self.protection is not None:
+            self.protection.start()
         seen = 0
         try:
             while not self.stop.is_set() and (max_messages is None or seen < max_messages):
@@ -101,6 +106,8 @@ class JobRunner:
                     inflight.remove([message["ReceiptHandle"]])
         finally:
             heartbeat.stop()
+            if self.protection is not None:
+                self.protection.stop()
         return self.counts
 
     def _one(
@@ -162,6 +169,13 @@ class JobRunner:
         return spec
 
     def _run(self, spec: JobSpec) -> None:
+        if self.protection is None:
+            self._run_here(spec)
+            return
+        with self.protection.unit(f"job {spec.job} {spec.idempotency_key}"):
+            self._run_here(spec)
+
+    def _run_here(self, spec: JobSpec) -> None:
         if spec.job in self.registry:
             self.registry[spec.job](spec.params)
         else:

@@ -94,6 +94,7 @@ class KinesisReader:
         """Consume until stopped, `max_runtime_s` passed, or (with `until_idle`) drained."""
         deadline = None if max_runtime_s is None else self.clock() + max_runtime_s
         while not self.stop.is_set():
+            self.hooks.on_turn(self.config.stream)
             if deadline is not None and self.clock() >= deadline:
                 log.info("max runtime reached", extra={"max_runtime_s": max_runtime_s})
                 break
@@ -281,6 +282,7 @@ class KinesisReader:
         shard = state.info.shard_id
         cut = state.batcher.cut()
         started = time.perf_counter()
+        self.hooks.on_flush_started(self.config.stream)
         try:
             retried = self.flusher.write(cut)
         except BaseException as exc:

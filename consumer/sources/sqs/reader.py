@@ -109,6 +109,7 @@ class SqsReader:
             thread.start()
         try:
             while not self.stop.is_set():
+                self.hooks.on_turn(self.name)
                 if deadline is not None and self.clock() >= deadline:
                     break
                 self._drain_inbox(timeout_s=0.2)
@@ -283,6 +284,7 @@ class SqsReader:
     def _flush(self) -> None:
         cut = self.batcher.cut()
         started = time.perf_counter()
+        self.hooks.on_flush_started(self.name)
         try:
             retried = self.flusher.write(cut)
         except BaseException as exc:

@@ -176,8 +176,8 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
-  # ECS task scale-in protection through the agent endpoint ($ECS_AGENT_URI), held while
-  # records are in flight: the agent calls these with the task role.
+  # ECS task scale-in protection through the agent endpoint ($ECS_AGENT_URI), held while a
+  # job message or batch part runs: the agent calls these with the task role.
   dynamic "statement" {
     for_each = var.ecs_cluster_name == null ? [] : [var.ecs_cluster_name]
 
