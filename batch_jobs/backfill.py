@@ -95,14 +95,13 @@ def _one(
     except RecordError as error:
         name = item.url.encode()
         record = Record(params.source, item.partition, Position(0), item.partition, arrival, name)
-        quarantined = job.pipeline.quarantine_item(record, error, None)
-        job.feed(params.source, item.partition, [(record, ([quarantined], True))])
+        job.feed(params.source, item.partition, [record], errors={0: error})
         result.failed_inputs.append(f"{item.url}: {error}")
         return
     source, partition = params.source, item.partition
     with opened as lines:
         records = (
-            (Record(source, partition, Position(n), partition, arrival, line), None)
+            Record(source, partition, Position(n), partition, arrival, line)
             for n, line in enumerate(lines)
         )
         job.feed(source, partition, records)

@@ -40,7 +40,7 @@ from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from batch_jobs.extract_common import Checkpoint, read_secret, takes_part
-from batch_jobs.runner import BatchPipeline, JobResult, Outcome
+from batch_jobs.runner import BatchPipeline, JobResult
 from batch_jobs.state import DEFAULT_PREFIX, NAME_PATTERN, StateError, StateStore
 from consumer.errors import ConfigError
 from consumer.record import Position, Record
@@ -238,7 +238,7 @@ def _feed(
             }
         )
 
-    def records() -> Iterator[tuple[Record, Outcome | None]]:
+    def records() -> Iterator[Record]:
         """Built lazily: each takes the arrival time of the latest commit."""
         for index, row in enumerate(rows):
             doc = {name: row[i] for name, i in carried}
@@ -247,9 +247,6 @@ def _feed(
             data = orjson.dumps(doc, default=json_default)
             position = Position(offset + index)
             arrival = checkpoint.arrival_time
-            record = Record(
-                params.source, params.state_name, position, str(row[key]), arrival, data
-            )
-            yield record, None
+            yield Record(params.source, params.state_name, position, str(row[key]), arrival, data)
 
-    job.feed(params.source, params.state_name, records(), on_flush)
+    job.feed(params.source, params.state_name, records(), on_flush, chunk=1)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from batch_jobs.extract_common import Checkpoint, ExtractError, read_secret, takes_part
 from batch_jobs.http_pages import PageFetcher, TokenBucket, safe_url
-from batch_jobs.runner import BatchPipeline, JobResult, Outcome
+from batch_jobs.runner import BatchPipeline, JobResult
 from batch_jobs.state import DEFAULT_PREFIX, NAME_PATTERN, StateStore
 from consumer.errors import ConfigError
 from consumer.record import Position, Record
@@ -191,22 +191,19 @@ def _one_page(
         else:
             checkpoint.commit({**at, "next_index": position.sub + 1, "complete": False})
 
-    def records() -> Iterator[tuple[Record, Outcome | None]]:
+    def records() -> Iterator[Record]:
         """Built lazily: each takes the arrival time of the latest commit."""
         for index in range(start, len(items)):
-            yield (
-                Record(
-                    params.source,
-                    params.state_name,
-                    Position(number, index),
-                    f"{number}:{index}",
-                    checkpoint.arrival_time,
-                    orjson.dumps(items[index]),
-                ),
-                None,
+            yield Record(
+                params.source,
+                params.state_name,
+                Position(number, index),
+                f"{number}:{index}",
+                checkpoint.arrival_time,
+                orjson.dumps(items[index]),
             )
 
-    job.feed(params.source, params.state_name, records(), on_flush)
+    job.feed(params.source, params.state_name, records(), on_flush, chunk=1)
     if checkpoint.fields != after:
         checkpoint.commit(after)  # nothing new on this page: only the cursor moves
     job.progress.add(inputs=1)

@@ -20,7 +20,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from batch_jobs.parts import select
-from batch_jobs.runner import BatchPipeline, JobResult, Outcome
+from batch_jobs.runner import BatchPipeline, JobResult
+from consumer.pipeline import Processed
 from consumer.quality.cut import QUALITY_STAGE
 from consumer.quarantine import original_bytes
 from consumer.readback import iter_objects
@@ -57,7 +58,8 @@ def replay(
     job.progress.begin(len(mine))
     for key in mine:
         result.inputs += 1
-        passed: list[tuple[Record, Outcome | None]] = []
+        passed: list[Record] = []
+        outcomes: list[Processed] = []
         still_failing: list[bytes] = []
         for index, row in enumerate(objects[key]):
             if row.get("stage") == QUALITY_STAGE:
@@ -77,8 +79,9 @@ def replay(
                 record.data,
                 record.attributes,
             )
-            passed.append((replayed, (items, False)))
-        job.feed(params.source, key, passed)
+            passed.append(replayed)
+            outcomes.append((items, False))
+        job.feed(params.source, key, passed, outcomes=outcomes)
         result.written += len(passed)
         result.quarantined += len(still_failing)
         if still_failing:

@@ -1,4 +1,4 @@
-"""Feed records into the consumer's pipeline, flush them to its sinks, report the outcome.
+"""Run a batch job's records through the consumer's delivery engine, report the result.
 
 A batch job's records get positions from where they sit in their input (object and line),
 so re-running the job rebuilds the same batches with the same S3 keys: outputs are
@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from batch_jobs.progress import Progress
 from consumer.assembly import assemble
 from consumer.aws import AwsClients
-from consumer.batcher import PartitionBatcher
+from consumer.batcher import Cut
 from consumer.config import PipelineConfig
-from consumer.faults import crash_point
-from consumer.pipeline import Item
+from consumer.delivery.engine import Engine
+from consumer.errors import RecordError
+from consumer.pipeline import Processed
 from consumer.record import Position, Record
+from consumer.sources.bounded import BoundedSource
 from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
-Outcome = tuple[list[Item], bool]
 
 
 @dataclass
@@ -67,34 +68,32 @@ class BatchPipeline:
         self,
         source: str,
         partition: str,
-        records: Iterable[tuple[Record, Outcome | None]],
+        records: Iterable[Record],
         on_flush: Callable[[Position], None] | None = None,
+        *,
+        outcomes: Sequence[Processed] | None = None,
+        errors: Mapping[int, RecordError] | None = None,
+        chunk: int = 256,
     ) -> None:
-        """Run the records of one input through the pipeline and flush them. A record may
-        come with its outcome already decided (items, quarantined), as a replay does.
-        `on_flush(last)` runs after each cut every sink confirmed, before the next record
-        is taken: a resumable job stores its cursor there (batch_jobs/extract_*.py)."""
-        batcher = self.parts.batcher(source, partition)
-        for record, outcome in records:
-            items, quarantined = outcome or self.pipeline.process(record)
-            batcher.add(record.position, items, quarantined, record.arrival_time)
-            if batcher.due():
-                self._flush(batcher, on_flush)
-        if batcher.pending:
-            self._flush(batcher, on_flush)
+        """Deliver the records of one input through the engine (consumer/delivery).
+        `outcomes` are decided already (a replay); `errors` are records that could not be
+        read (by index), quarantined. `on_flush(last)` runs after each cut every sink
+        confirmed, before the next record is taken: a resumable job stores its cursor
+        there (batch_jobs/extract_*.py), and passes `chunk=1` so that records are built
+        one at a time, after the commit before them."""
 
-    def _flush(
-        self, batcher: PartitionBatcher, on_flush: Callable[[Position], None] | None = None
-    ) -> None:
-        cut = batcher.cut()
-        self.flusher.write(cut)
-        # every sink confirmed, nothing recorded yet (cursor, finished-part marker): the
-        # window the reliability suite kills a process in (consumer/faults.py)
-        crash_point("after_write_before_ack")
-        self.stats.add_cut(cut)
-        self.progress.add(records=cut.records)
-        if on_flush is not None:
-            on_flush(cut.last)
+        def acked(cut: Cut) -> None:
+            self.progress.add(records=cut.records)
+            if on_flush is not None:
+                on_flush(cut.last)
+
+        bounded = BoundedSource(
+            source, partition, records, acked, outcomes=outcomes, errors=errors, chunk=chunk
+        )
+        parts = self.parts
+        Engine(bounded, parts.pipeline, parts.flusher, parts.batcher, stats=self.stats).run(
+            until_idle=True
+        )
 
     def close(self) -> None:
         self.parts.close()

@@ -41,6 +41,10 @@ class Item:
     line: bytes
 
 
+Processed = tuple[list[Item], bool]
+"""What the pipeline makes of one record: its items, and whether it was quarantined."""
+
+
 class Pipeline:
     def __init__(
         self,

@@ -1,0 +1,1 @@
+"""The delivery engine and what it is made of."""
