@@ -1,45 +1,44 @@
-"""Wire the running consumer together from a validated config: sinks, pipeline, reader,
-and the hooks around them (metrics, health, scale-in protection, backlog publishing)."""
+"""Wire the running consumer together from a validated config: the source, the delivery
+engine with its pipeline and sinks, and the hooks around them (metrics, health, scale-in
+protection, backlog publishing)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
-from consumer.assembly import assemble
+from consumer.assembly import Assembly, assemble
 from consumer.aws import AwsClients
 from consumer.backlog import BacklogPublisher
 from consumer.config import PipelineConfig
+from consumer.delivery.engine import Engine
 from consumer.flush import Flusher
 from consumer.health import HealthServer, HealthState
 from consumer.hooks import Hook, Hooks
 from consumer.metrics import EmfMetrics
 from consumer.protection import ScaleInProtection
 from consumer.sinks.base import Sink
+from consumer.sources.base import Source
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
 from consumer.sources.kinesis.config import KinesisSourceConfig
-from consumer.sources.kinesis.reader import KinesisReader
+from consumer.sources.kinesis.reader import KinesisSource
 from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.messages import ObjectReader
 from consumer.sources.sqs.queues import queue_url
-from consumer.sources.sqs.reader import SqsReader
+from consumer.sources.sqs.reader import SqsSource
 from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
-Reader = KinesisReader | SqsReader
 
 
 @dataclass
 class Service:
     config: PipelineConfig
-    reader: Reader
-    flusher: Flusher
-    sinks: dict[str, Sink]
-    stats: Stats
-    stop: threading.Event
+    source: Source
+    engine: Engine
+    parts: Assembly
     health: HealthState
     protection: ScaleInProtection
     backlog: BacklogPublisher | None = None
@@ -54,7 +53,7 @@ class Service:
         )
         self._start_side_tasks()
         try:
-            self.reader.run(until_idle=until_idle, max_runtime_s=max_runtime_s)
+            self.engine.run(until_idle=until_idle, max_runtime_s=max_runtime_s)
         finally:
             self._stop_side_tasks()
         log.info("consumer stopped", extra=self.stats.snapshot())
@@ -76,60 +75,62 @@ class Service:
             self.health_server = None
         self.protection.stop()
 
+    @property
+    def stats(self) -> Stats:
+        return self.engine.stats
+
+    @property
+    def sinks(self) -> dict[str, Sink]:
+        return self.parts.sinks
+
+    @property
+    def flusher(self) -> Flusher:
+        return self.engine.flusher
+
+    @property
+    def stop(self) -> threading.Event:
+        return self.engine.stop
+
     def close(self) -> None:
-        self.flusher.close()
-        self.reader.pipeline.close()
-        for sink in self.sinks.values():
-            sink.close()
+        self.parts.close()
 
 
 def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Service:
-    source = config.source
-    name = source.stream if isinstance(source, KinesisSourceConfig) else source.queue
     parts = assemble(config, aws, base_dir)
-    stats, stop = Stats(), threading.Event()
+    stop = threading.Event()
     health, protection = HealthState(config.health), ScaleInProtection(config.protection)
     hook_list: list[Hook] = [health, protection]
     if config.metrics.sink != "off":
         hook_list.append(EmfMetrics(config.metrics, config.name))
-    hooks = Hooks(hook_list)
-    reader: Reader
-    backlog = None
+    source, backlog = build_source(config, aws, stop)
+    engine = Engine(
+        source,
+        parts.pipeline,
+        parts.flusher,
+        parts.batcher,
+        hooks=Hooks(hook_list),
+        stop=stop,
+        retry=config.retry,
+    )
+    return Service(config, source, engine, parts, health, protection, backlog)
+
+
+def build_source(
+    config: PipelineConfig, aws: AwsClients, stop: threading.Event
+) -> tuple[Source, BacklogPublisher | None]:
+    """The configured source, and the backlog publisher an SQS source may drive."""
+    source = config.source
     if isinstance(source, SqsSourceConfig):
         objects = ObjectReader(aws.client("s3"), config.decode, source.max_object_bytes)
-        batcher = parts.batcher(name, source.queue.rstrip("/").rsplit("/", 1)[-1])
-        reader = SqsReader(
-            source,
-            aws.client("sqs"),
-            objects,
-            parts.pipeline,
-            parts.flusher,
-            batcher,
-            stats,
-            stop,
-            hooks=hooks,
-        )
+        backlog = None
         if config.backlog.enabled:
             url = queue_url(aws.client("sqs"), config.backlog.queue or source.queue)
             backlog = BacklogPublisher(config.backlog, aws, url, config.name)
-    else:
-        dynamodb = aws.client("dynamodb")
-        if source.create_checkpoint_table:
-            create_table(dynamodb, source.checkpoint_table)
-        checkpoints = DynamoCheckpointStore(
-            dynamodb, source.checkpoint_table, config.name, source.stream, config.retry
-        )
-        reader = KinesisReader(
-            source,
-            aws.client("kinesis"),
-            checkpoints,
-            parts.pipeline,
-            parts.flusher,
-            partial(parts.batcher, name),
-            stats,
-            stop,
-            hooks=hooks,
-        )
-    return Service(
-        config, reader, parts.flusher, parts.sinks, stats, stop, health, protection, backlog
+        return SqsSource(source, aws.client("sqs"), objects, stop), backlog
+    dynamodb = aws.client("dynamodb")
+    if source.create_checkpoint_table:
+        create_table(dynamodb, source.checkpoint_table)
+    checkpoints = DynamoCheckpointStore(
+        dynamodb, source.checkpoint_table, config.name, source.stream, config.retry
     )
+    return KinesisSource(source, aws.client("kinesis"), checkpoints, stop), None

@@ -123,8 +123,9 @@ class Engine:
         hooks, name = self.hooks, self.source.name
         add, check = batcher.add, not unit.atomic
         announce = not batcher.pending  # the first record buffered since the last ack
-        if not unit.records:  # nothing to process: its ack still rides the next cut
-            assert unit.position is not None, "a unit without records needs a position"
+        if not unit.records and unit.position is not None:
+            # nothing to process (an SQS message without payloads): its ack still rides
+            # the next cut
             if announce and not self.pending():
                 hooks.on_buffering(name)
             add(unit.position, (), False, unit.arrival_time)
@@ -169,8 +170,8 @@ class Engine:
         stages = self.source.retry_stages
         for items, quarantined in outcomes:
             if quarantined and items[0].row["stage"] in stages:
-                self.source.retry(unit, items[0].row)
-                self.hooks.on_retried(self.source.name, 1)
+                if self.source.retry(unit, items[0].row):
+                    self.hooks.on_retried(self.source.name, 1)
                 return True
         return False
 

@@ -38,7 +38,7 @@ class Unit:
     outcomes: Sequence[Processed] | None = None
     """Outcomes decided already (a replay of quarantined records); else the pipeline runs."""
     position: Position | None = None
-    """Where a unit without records sits: it still rides the next cut to its ack."""
+    """Where a unit without records sits, if it must still ride the next cut to its ack."""
     arrival_time: float | None = None
     atomic: bool = False
     """Never cut inside this unit: it is acked whole (an SQS message and its lines)."""
@@ -68,8 +68,9 @@ class Source(Protocol):
     def ack(self, cut: Cut) -> None:
         """Every sink confirmed `cut`: the source may let go of everything up to its end."""
 
-    def retry(self, unit: Unit, failure: Mapping[str, Any]) -> None:
-        """Take `unit` back: it failed at one of `retry_stages` (`failure` is its envelope)."""
+    def retry(self, unit: Unit, failure: Mapping[str, Any]) -> bool:
+        """Take `unit` back: it failed at one of `retry_stages` (`failure` is its envelope).
+        True when it was left for a later attempt (False: set aside for good, a DLQ)."""
 
     def fence(self, cut: Cut) -> bool:
         """Whether `cut` may still be written: False drops it (another owner took over)."""
@@ -101,7 +102,7 @@ class SourceBase:
     def open(self) -> None:
         return None
 
-    def retry(self, unit: Unit, failure: Mapping[str, Any]) -> None:
+    def retry(self, unit: Unit, failure: Mapping[str, Any]) -> bool:
         raise NotImplementedError(f"{type(self).__name__} retries nothing")
 
     def fence(self, cut: Cut) -> bool:

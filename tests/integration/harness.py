@@ -21,7 +21,7 @@ from consumer.producer import put_all
 from consumer.readback import iter_objects
 from consumer.service import Service, build_service
 from consumer.sources.kinesis.config import KinesisSourceConfig
-from consumer.sources.kinesis.reader import KinesisReader
+from consumer.sources.kinesis.reader import KinesisSource
 
 
 class Reading(BaseModel):
@@ -198,6 +198,6 @@ def _position(key: str) -> tuple[str, int, int]:
     return shard, int(sequence), int(sub)
 
 
-def kinesis_reader(service: Service) -> KinesisReader:
-    assert isinstance(service.reader, KinesisReader)
-    return service.reader
+def kinesis_reader(service: Service) -> KinesisSource:
+    assert isinstance(service.source, KinesisSource)
+    return service.source

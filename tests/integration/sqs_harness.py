@@ -14,7 +14,7 @@ from consumer.config import PipelineConfig, parse_config
 from consumer.emulator import provision
 from consumer.service import Service
 from consumer.sources.sqs.config import SqsSourceConfig
-from consumer.sources.sqs.reader import SqsReader
+from consumer.sources.sqs.reader import SqsSource
 from tests.integration.harness import Harness
 
 POISON_TEXT = "poison"
@@ -139,6 +139,6 @@ class SqsHarness(Harness):
         return found
 
 
-def sqs_reader(service: Service) -> SqsReader:
-    assert isinstance(service.reader, SqsReader)
-    return service.reader
+def sqs_reader(service: Service) -> SqsSource:
+    assert isinstance(service.source, SqsSource)
+    return service.source

@@ -330,7 +330,7 @@ def test_lease_lost_drops_the_buffer_and_never_checkpoints(kcl: Any) -> None:
     processor = run(kcl, shard, daemon)
     assert daemon.checkpoints == []
     assert shard.ids == []
-    assert processor.batcher is not None and not processor.batcher.pending
+    assert not processor.engine.pending()
     assert daemon.statuses == ["initialize", "processRecords", "leaseLost"]
 
 

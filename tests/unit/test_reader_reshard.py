@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import orjson
 from pydantic import BaseModel
 
 from consumer.batcher import PartitionBatcher, RouteKeys
 from consumer.decode import DecodeConfig, Decoder
+from consumer.delivery.engine import Engine
 from consumer.flush import Flusher
 from consumer.pipeline import Pipeline
 from consumer.quarantine import QUARANTINE_ROUTE
@@ -19,8 +18,7 @@ from consumer.sinks.memory import ListSink
 from consumer.sources.kinesis.checkpoints import MemoryCheckpointStore
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.fake import FakeKinesis
-from consumer.sources.kinesis.reader import KinesisReader
-from consumer.stats import Stats
+from consumer.sources.kinesis.reader import KinesisSource
 
 
 class Tick(BaseModel):
@@ -30,7 +28,7 @@ class Tick(BaseModel):
 
 def _reader(
     kinesis: FakeKinesis, lake: ListSink, checkpoints: MemoryCheckpointStore, max_records: int = 7
-) -> KinesisReader:
+) -> tuple[Engine, KinesisSource]:
     spec = {
         "name": "ticks",
         "schema": "tests.unit.test_reader_reshard:Tick",
@@ -43,12 +41,11 @@ def _reader(
         {"ticks": [lake], QUARANTINE_ROUTE: [ListSink("quarantine")]}, RetryConfig(max_attempts=1)
     )
     limits = BufferConfig(max_records=max_records, max_age_s=60)
-    new_batcher = partial(
-        PartitionBatcher,
-        kinesis.stream,
-        default_limits=limits,
-        route_keys={"ticks": RouteKeys(("key", "seq"))},
-    )
+
+    def new_batcher(origin: str, shard: str) -> PartitionBatcher:
+        keys = {"ticks": RouteKeys(("key", "seq"))}
+        return PartitionBatcher(origin, shard, default_limits=limits, route_keys=keys)
+
     # Small reads interleave the shards, so reading a child early would show up as disorder.
     config = KinesisSourceConfig(
         stream=kinesis.stream,
@@ -56,7 +53,8 @@ def _reader(
         max_records_per_call=5,
         shard_sync_interval_s=0.1,
     )
-    return KinesisReader(config, kinesis, checkpoints, pipeline, flusher, new_batcher, Stats())
+    source = KinesisSource(config, kinesis, checkpoints)
+    return Engine(source, pipeline, flusher, new_batcher), source
 
 
 def _put(kinesis: FakeKinesis, seqs: range, keys: int = 8) -> None:
@@ -76,8 +74,8 @@ def test_split_then_merge_keeps_per_key_order_and_loses_nothing() -> None:
     lake, checkpoints = ListSink("lake"), MemoryCheckpointStore()
 
     # WHEN the reader runs until drained
-    reader = _reader(kinesis, lake, checkpoints)
-    reader.run(until_idle=True, max_runtime_s=30)
+    engine, reader = _reader(kinesis, lake, checkpoints)
+    engine.run(until_idle=True, max_runtime_s=30)
 
     # THEN every record arrives once and each key's sequence only grows, in write order
     seen: dict[str, list[int]] = {}
@@ -98,13 +96,13 @@ def test_restart_after_reshard_reads_only_new_records() -> None:
     kinesis.split("shardId-000000000001")
     _put(kinesis, range(5, 10))
     lake, checkpoints = ListSink("lake"), MemoryCheckpointStore()
-    _reader(kinesis, lake, checkpoints).run(until_idle=True, max_runtime_s=30)
+    _reader(kinesis, lake, checkpoints)[0].run(until_idle=True, max_runtime_s=30)
     assert len(lake.rows) == 80
 
     # WHEN more records arrive and a new reader starts from the checkpoints
     _put(kinesis, range(10, 12))
     again = ListSink("lake")
-    _reader(kinesis, again, checkpoints).run(until_idle=True, max_runtime_s=30)
+    _reader(kinesis, again, checkpoints)[0].run(until_idle=True, max_runtime_s=30)
 
     # THEN it reads just those
     assert sorted(int(str(r["seq"])) for r in again.rows) == sorted(list(range(10, 12)) * 8)

@@ -1,17 +1,19 @@
-"""The shard processor the KCL MultiLangDaemon drives through amazon-kclpy (v3 API).
+"""The shard processor the KCL MultiLangDaemon drives through amazon-kclpy (v3 API): a push
+adapter onto the delivery engine (consumer/delivery/engine.py).
 
-One child process per shard; the daemon owns the lease and the reading, this processor
-owns the pipeline, exactly as the polling reader does for its shards: every record goes
-through `Pipeline.process` into the shard's `PartitionBatcher`, a due batcher is cut and
-written by the `Flusher`, and only then the shard's checkpoint moves, to the last record
-of the cut with its KPL sub-sequence number.
+One child process per shard; the daemon owns the lease and the reading. Each
+processRecords call becomes one unit the engine takes, exactly as a GetRecords response
+of the polling reader does: through the pipeline into the shard's buffers, a due cut
+written to every sink, and only then acked. The ack records where the checkpoint may go
+(`KclShard`); the processor checkpoints there, with the KPL sub-sequence number, through
+the daemon's checkpointer before the call returns.
 
 kclpy catches any exception a processor raises and reports the action done; the KCL then
 hands over the next batch, so a batch whose flush failed would be skipped. Nothing may
-escape this processor therefore: a flush is retried, and when the budget is spent (or
-anything unexpected happens) the process exits non-zero. The daemon then stops, its
-leases expire and whoever takes them reads again from the last checkpoint: nothing
-unflushed was ever acked.
+escape this processor therefore: the engine retries a failed cut `flush_attempts` times,
+and when the budget is spent (or anything unexpected happens) the process exits
+non-zero. The daemon then stops, its leases expire and whoever takes them reads again
+from the last checkpoint: nothing unflushed was ever acked.
 
 The processor is duck-typed against `amazon_kclpy.v3.processor.RecordProcessorBase`
 (`KCLProcess` dispatches on `version == 3`), so this module imports without kclpy.
@@ -31,19 +33,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
-from consumer import faults
 from consumer.assembly import assemble
 from consumer.aws import AwsClients
-from consumer.batcher import PartitionBatcher
+from consumer.batcher import Cut, PartitionBatcher
 from consumer.config import PipelineConfig
+from consumer.delivery.engine import BatcherFactory, Engine
 from consumer.errors import ConfigError, RecordError, SinkError
 from consumer.flush import Flusher
-from consumer.hooks import FlushInfo, Hook, Hooks
+from consumer.hooks import Hook, Hooks
 from consumer.metrics import EmfMetrics, MetricsConfig
-from consumer.pipeline import Item, Pipeline
+from consumer.pipeline import Pipeline
 from consumer.record import Position, Record
-from consumer.retry import RetryConfig, backoff_delay
+from consumer.retry import RetryConfig
 from consumer.sinks.base import Sink
+from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 from consumer.sources.kcl.fence import LeaseFence
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.config import KinesisSourceConfig
@@ -51,8 +54,6 @@ from consumer.sources.kinesis.records import to_records
 from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
-
-BatcherFactory = Callable[[str], PartitionBatcher]
 
 # Checkpoint errors the daemon reports by exception class name (kclpy CheckpointError.value).
 _RETRY_CHECKPOINT = frozenset({"ThrottlingException", "KinesisClientLibDependencyException"})
@@ -148,7 +149,7 @@ def build_parts(
         raise ConfigError(f"source.type: the KCL path reads Kinesis, not {source.type!r}")
     parts = assemble(config, aws, base_dir)
     new_batcher: BatcherFactory = partial(
-        PartitionBatcher, source.stream, **parts.batcher_options, clock=batcher_clock
+        PartitionBatcher, **parts.batcher_options, clock=batcher_clock
     )
     hook_list: list[Hook] = list(extra_hooks)
     metrics = child_metrics(config.metrics)
@@ -184,9 +185,54 @@ def initial_position(sequence: str | None, sub: int | None) -> Position | None:
     return Position(int(sequence), int(sub or 0))
 
 
+# -- the shard as the engine's source ---------------------------------------------------------
+class KclShard(SourceBase):
+    """The shard a KCL child serves, as the engine sees it. Nothing is read here: the
+    daemon hands records to `ShardProcessor`, which gives them to the engine.
+
+    Delivery: the engine acks a cut only after every sink confirmed it, and the ack only
+    records where the checkpoint may move; the processor checkpoints there before the
+    daemon's call returns. Before each write the lease fence (when configured) must still
+    name this worker: a zombie whose lease was taken writes nothing and checkpoints
+    nothing, and the new owner reads again from the last checkpoint.
+    """
+
+    kind = "kinesis"
+
+    def __init__(self, stream: str, lease: LeaseFence | None = None) -> None:
+        self.name = self.origin = stream
+        self.lease = lease
+        self.shard = ""
+        self.flushed: Position | None = None
+        """The end of the last cut every sink confirmed: where the checkpoint may go."""
+        self.lease_gone = False
+        """The fence found another owner: nothing more is written or checkpointed here."""
+        self.millis_behind = 0
+
+    def read(self) -> Iterator[Unit]:
+        return iter(())
+
+    def ack(self, cut: Cut) -> None:
+        self.flushed = cut.last
+
+    def fence(self, cut: Cut) -> bool:
+        if self.lease is None or self.lease.holds(self.shard):
+            return True
+        self.lease_gone = True
+        self.flushed = None
+        log.warning(
+            "lease taken by another worker; cut dropped, nothing written",
+            extra={"shard": self.shard, "dropped_records": cut.records},
+        )
+        return False
+
+    def lag_ms(self) -> int:
+        return self.millis_behind
+
+
 # -- the processor --------------------------------------------------------------------------
 class ShardProcessor:
-    """A kclpy v3 record processor feeding sluice's pipeline for one shard."""
+    """A kclpy v3 record processor feeding sluice's delivery engine for one shard."""
 
     version = 3
 
@@ -204,27 +250,34 @@ class ShardProcessor:
         if flush_attempts < 1 or checkpoint_attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.parts = parts
-        self.flush_attempts = flush_attempts
         self.checkpoint_attempts = checkpoint_attempts
         self.checkpoint_backoff_s = checkpoint_backoff_s
         self.sleep = sleep
         self.exit_process = exit_process
-        self.fence = fence
-        self.lease_gone = False
-        """The fence found another owner: nothing more is written or checkpointed here."""
-        self.shard = ""
-        self.batcher: PartitionBatcher | None = None
+        self.source = KclShard(parts.stream, fence)
+        self.engine = Engine(
+            self.source,
+            parts.pipeline,
+            parts.flusher,
+            parts.new_batcher,
+            hooks=parts.hooks,
+            stats=parts.stats,
+            cut_attempts=flush_attempts,
+            retry=parts.retry,
+            sleep=sleep,
+        )
         self.resume_after: Position | None = None
         """The checkpoint the shard started at: records up to it are already done."""
-        self.flushed: Position | None = None
         self.checkpointed: Position | None = None
-        self.millis_behind = 0
+
+    @property
+    def shard(self) -> str:
+        return self.source.shard
 
     # -- the v3 API -------------------------------------------------------------------------
     def initialize(self, initialize_input: InitializeInput) -> None:
         with self._or_exit("initialize"):
-            self.shard = initialize_input.shard_id
-            self.batcher = self.parts.new_batcher(self.shard)
+            self.source.shard = initialize_input.shard_id
             self.resume_after = initial_position(
                 initialize_input.sequence_number, initialize_input.sub_sequence_number
             )
@@ -240,39 +293,23 @@ class ShardProcessor:
             )
 
     def process_records(self, process_records_input: ProcessRecordsInput) -> None:
-        """Buffer the records, flush when due (also on the daemon's empty-list calls, which
-        is what makes `max_age_s` work on a quiet shard), checkpoint what was flushed."""
+        """Give the records to the engine, flush when due (also on the daemon's empty-list
+        calls, which is what makes `max_age_s` work on a quiet shard), checkpoint what was
+        acked."""
         with self._or_exit("processRecords"):
-            batcher = self._batcher()
             self.parts.hooks.on_poll(self.parts.stream)
             if process_records_input.millis_behind_latest is not None:
-                self.millis_behind = int(process_records_input.millis_behind_latest)
-            wanted = [
-                (record, error)
-                for kcl_record in process_records_input.records
-                for record, error in self._records(kcl_record)
-                if self._wanted(record)
-            ]
-            # Records of a route with an external transform go to its command as one batch.
-            pipeline = self.parts.pipeline
-            outcomes = iter(pipeline.process_many([r for r, e in wanted if e is None]))
-            for record, error in wanted:
-                if error is None:
-                    self._accept(batcher, record, next(outcomes))
-                else:
-                    self._accept(
-                        batcher, record, ([pipeline.quarantine_item(record, error, None)], True)
-                    )
-            if batcher.due():
-                self._flush(batcher)
+                self.source.millis_behind = int(process_records_input.millis_behind_latest)
+            if not self.source.lease_gone:
+                self.engine.take(self._unit(process_records_input.records))
+                self.engine.flush_due()
             self._checkpoint_flushed(process_records_input.checkpointer)
 
     def lease_lost(self, lease_lost_input: object) -> None:
         """Another worker owns the shard now: drop what is buffered, never checkpoint."""
         with self._or_exit("leaseLost"):
-            dropped = self.batcher.records if self.batcher is not None else 0
-            self.batcher = self.parts.new_batcher(self.shard)
-            self.flushed = None
+            dropped = self.engine.discard(self.shard)
+            self.source.flushed = None
             log.info(
                 "lease lost",
                 extra={
@@ -285,10 +322,10 @@ class ShardProcessor:
     def shard_ended(self, shard_ended_input: CheckpointingInput) -> None:
         """Flush the rest, then checkpoint at SHARD_END so the children can start."""
         with self._or_exit("shardEnded"):
-            batcher = self._batcher()
-            if batcher.pending:
-                self._flush(batcher)
-            ended = not self.lease_gone and self._checkpoint(shard_ended_input.checkpointer, None)
+            self.engine.flush(self.shard)
+            ended = not self.source.lease_gone and self._checkpoint(
+                shard_ended_input.checkpointer, None
+            )
             log.info(
                 "shard ended",
                 extra={"shard": self.shard, "checkpointed": ended, **self.parts.stats.snapshot()},
@@ -297,19 +334,25 @@ class ShardProcessor:
     def shutdown_requested(self, shutdown_requested_input: CheckpointingInput) -> None:
         """The worker is stopping: flush what is buffered and checkpoint it."""
         with self._or_exit("shutdownRequested"):
-            batcher = self._batcher()
-            if batcher.pending:
-                self._flush(batcher)
+            self.engine.flush(self.shard)
             self._checkpoint_flushed(shutdown_requested_input.checkpointer)
             log.info(
                 "shutdown requested", extra={"shard": self.shard, **self.parts.stats.snapshot()}
             )
 
     # -- records ----------------------------------------------------------------------------
-    def _batcher(self) -> PartitionBatcher:
-        if self.batcher is None:  # only when the daemon skipped initialize
-            self.batcher = self.parts.new_batcher(self.shard)
-        return self.batcher
+    def _unit(self, kcl_records: Sequence[KclRecord]) -> Unit:
+        """The call's records from the starting checkpoint on, as one unit."""
+        records: list[Record] = []
+        errors: dict[int, RecordError] | None = None
+        for kcl_record in kcl_records:
+            for record, error in self._records(kcl_record):
+                if self.resume_after is None or record.position > self.resume_after:
+                    if error is not None:
+                        errors = errors or {}
+                        errors[len(records)] = error
+                    records.append(record)
+        return Unit(self.shard, records, errors or NO_ERRORS)
 
     def _records(self, kcl_record: KclRecord) -> list[tuple[Record, RecordError | None]]:
         """The daemon's record as sluice records, through the same KPL code as the reader.
@@ -342,92 +385,10 @@ class ShardProcessor:
             record.position = Position(record.position.sequence, int(sub))
         return converted
 
-    def _wanted(self, record: Record) -> bool:
-        """False once the lease is gone, and for records up to the starting checkpoint."""
-        return not self.lease_gone and (
-            self.resume_after is None or record.position > self.resume_after
-        )
-
-    def _accept(
-        self, batcher: PartitionBatcher, record: Record, outcome: tuple[list[Item], bool]
-    ) -> None:
-        if self.lease_gone:  # a flush of this very call found the lease taken
-            return
-        items, quarantined = outcome
-        if not batcher.pending:
-            self.parts.hooks.on_buffering(self.parts.stream)
-        batcher.add(record.position, items, quarantined, record.arrival_time)
-        if batcher.due():
-            self._flush(batcher)
-
-    # -- flushing ---------------------------------------------------------------------------
-    def _flush(self, batcher: PartitionBatcher) -> None:
-        """Write the cut; retry the whole cut on failure; exit when the budget is spent."""
-        cut = batcher.cut()
-        hooks, stream = self.parts.hooks, self.parts.stream
-        for attempt in range(self.flush_attempts):
-            started = time.perf_counter()
-            try:
-                faults.hold_point()
-                if self.fence is not None and not self.fence.holds(self.shard):
-                    self._lease_taken(cut.records)
-                    return
-                retried = self.parts.flusher.write(cut)
-            except SinkError as exc:
-                hooks.on_flush_failed(stream, exc)
-                if attempt + 1 == self.flush_attempts:
-                    log.critical(
-                        "flush failed; exiting so the batch is read again from the checkpoint",
-                        extra={"shard": self.shard, "up_to": str(cut.last), "error": str(exc)},
-                    )
-                    self.exit_process(1)
-                delay = backoff_delay(self.parts.retry, attempt)
-                log.warning(
-                    "flush failed; retrying the cut",
-                    extra={
-                        "shard": self.shard,
-                        "attempt": attempt + 1,
-                        "delay_s": round(delay, 3),
-                        "error": str(exc),
-                    },
-                )
-                self.sleep(delay)
-                continue
-            self.flushed = cut.last
-            self.parts.stats.add_cut(cut)
-            hooks.on_flushed(
-                FlushInfo(
-                    "kinesis",
-                    stream,
-                    cut,
-                    time.perf_counter() - started,
-                    time.time(),
-                    retried,
-                    self.millis_behind,
-                )
-            )
-            hooks.on_idle(stream)
-            log.debug(
-                "flushed",
-                extra={"shard": self.shard, "up_to": str(cut.last), "records": cut.records},
-            )
-            return
-
-    def _lease_taken(self, records: int) -> None:
-        """A zombie's cut: another worker owns the shard and reads it again from the last
-        checkpoint. Write nothing, checkpoint nothing, until the daemon ends this child."""
-        self.lease_gone = True
-        self.flushed = None
-        self.batcher = self.parts.new_batcher(self.shard)
-        log.warning(
-            "lease taken by another worker; cut dropped, nothing written",
-            extra={"shard": self.shard, "dropped_records": records},
-        )
-
     # -- checkpoints ------------------------------------------------------------------------
     def _checkpoint_flushed(self, checkpointer: Checkpointer) -> None:
-        flushed = self.flushed
-        if self.lease_gone or flushed is None:
+        flushed = self.source.flushed
+        if self.source.lease_gone or flushed is None:
             return
         if self.checkpointed is not None and flushed <= self.checkpointed:
             return
@@ -471,6 +432,12 @@ class ShardProcessor:
         """kclpy would swallow an exception and the KCL would move on: exit instead."""
         try:
             yield
+        except SinkError as exc:  # the engine spent its attempts on a cut
+            log.critical(
+                "flush failed; exiting so the batch is read again from the checkpoint",
+                extra={"shard": self.shard, "action": action, "error": str(exc)},
+            )
+            self.exit_process(1)
         except Exception:
             log.critical(
                 "unexpected error; exiting so the batch is read again from the checkpoint",

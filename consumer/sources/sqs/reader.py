@@ -1,8 +1,9 @@
-"""The SQS source: concurrent long-poll receivers feeding the shared pipeline.
+"""The SQS source: concurrent long-poll receivers, each message a unit of the delivery engine.
 
-Delivery: at-least-once in, and a message is deleted only after every sink confirmed the
-flush that holds it. While held, its visibility is extended by a heartbeat; when the
-consumer stops, what it still holds is made visible again at once. A failure at one of
+Delivery: at-least-once in, and a message is deleted only when the engine acks the cut
+that holds it, after every sink confirmed it; a message and its lines are never split
+across cuts. While held, its visibility is extended by a heartbeat; when the consumer
+stops, what it still holds is made visible again at once. A failure at one of
 `retry_stages` leaves the message for redelivery with backoff by attempt and, on its
 last allowed attempt, sluice moves it to the DLQ itself with the failure reason; any
 other failure is quarantined and deleted with its flush. In a FIFO queue a retried
@@ -17,21 +18,17 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from consumer.batcher import PartitionBatcher
+from consumer.batcher import Cut
 from consumer.errors import RecordError
-from consumer.faults import crash_point
-from consumer.flush import Flusher
-from consumer.hooks import FlushInfo, Hooks
-from consumer.pipeline import Item, Pipeline
 from consumer.record import Position, Record
+from consumer.sources.base import SourceBase, Unit
 from consumer.sources.sqs import queues
 from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
 from consumer.sources.sqs.messages import ObjectReader, payloads
-from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
@@ -45,54 +42,48 @@ def message_position(message_id: str) -> int:
         return int.from_bytes(hashlib.sha1(message_id.encode(), usedforsecurity=False).digest())
 
 
-class SqsReader:
+class SqsSource(SourceBase):
+    kind = "sqs"
+
     def __init__(
         self,
         config: SqsSourceConfig,
         client: Any,
         objects: ObjectReader,
-        pipeline: Pipeline,
-        flusher: Flusher,
-        batcher: PartitionBatcher,
-        stats: Stats,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
-        hooks: Hooks | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.objects = objects
-        self.pipeline = pipeline
-        self.flusher = flusher
-        self.batcher = batcher
-        self.stats = stats
         self.stop = stop or threading.Event()
-        self.hooks = hooks or Hooks()
         self.clock = clock
+        self.origin = config.queue
+        self.partition = config.queue.rstrip("/").rsplit("/", 1)[-1]
+        self.name = self.partition  # the queue's own name once resolved (`open`)
+        self.retry_stages = frozenset(config.retry_stages)
         self.inflight = InFlight(clock)
         self.inbox: queue.Queue[list[Message]] = queue.Queue(maxsize=2 * config.receivers)
         self.retried = 0
         self.moved_to_dlq = 0
         self.redelivered_while_buffered = 0
         self._buffered: dict[str, str] = {}  # message id -> latest receipt handle, open cut
+        self._blocked: set[str] = set()  # FIFO groups held back in the current receive
         self._receivers_done = threading.Event()
+        self._receivers: list[threading.Thread] = []
+        self._heartbeat: Heartbeat | None = None
         self._retries_due_at = 0.0  # until then, messages this reader put off will return
         self._last_message_at = clock()
 
-    # -- set-up -------------------------------------------------------------------------
-    def _resolve(self) -> None:
+    # -- set-up and release -----------------------------------------------------------------
+    def open(self) -> None:
         self.url = queues.queue_url(self.client, self.config.queue)
         self.dlq_url = queues.queue_url(self.client, self.config.dlq) if self.config.dlq else None
         self.max_receives = self.config.max_receive_count or queues.max_receive_count(
             self.client, self.url
         )
         self.name = self.url.rstrip("/").rsplit("/", 1)[-1]
-
-    # -- the loop -------------------------------------------------------------------------
-    def run(self, until_idle: bool = False, max_runtime_s: float | None = None) -> None:
-        self._resolve()
-        deadline = None if max_runtime_s is None else self.clock() + max_runtime_s
-        heartbeat = Heartbeat(
+        self._heartbeat = Heartbeat(
             self.client,
             self.url,
             self.inflight,
@@ -100,44 +91,76 @@ class SqsReader:
             self.config.visibility_timeout_s,
             self.config.max_in_flight_s,
         )
-        receivers = [
+        self._receivers = [
             threading.Thread(target=self._receive_loop, name=f"sqs-receiver-{i}", daemon=True)
             for i in range(self.config.receivers)
         ]
-        heartbeat.start()
-        for thread in receivers:
+        self._heartbeat.start()
+        for thread in self._receivers:
             thread.start()
-        try:
-            while not self.stop.is_set():
-                self.hooks.on_turn(self.name)
-                if deadline is not None and self.clock() >= deadline:
-                    break
-                self._drain_inbox(timeout_s=0.2)
-                if self.batcher.due():
-                    self._flush()
-                if until_idle and self._idle():
-                    break
-            if self.batcher.pending:
-                self._flush()
-        finally:
-            self._receivers_done.set()
-            for thread in receivers:
-                thread.join(timeout=self.config.wait_time_s + 5)
-            self._release_unfinished()
-            heartbeat.stop()
 
-    def _idle(self) -> bool:
+    def close(self) -> None:
+        self._receivers_done.set()
+        for thread in self._receivers:
+            thread.join(timeout=self.config.wait_time_s + 5)
+        if self._heartbeat is not None:
+            self._release_unfinished()
+            self._heartbeat.stop()
+
+    # -- what the engine asks -------------------------------------------------------------
+    def read(self) -> Iterator[Unit]:
+        """The messages of one receive, each a unit, waiting up to 0.2 s for one."""
+        try:
+            messages = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return
+        self._last_message_at = self.clock()
+        self._blocked = set()
+        for message in messages:
+            group = message.get("Attributes", {}).get("MessageGroupId")
+            if group is not None and group in self._blocked:
+                self._release([message["ReceiptHandle"]])
+                continue
+            message_id = message["MessageId"]
+            if message_id in self._buffered:
+                # Redelivered while its rows wait in the open cut (its visibility lapsed):
+                # the rows are there already; only the new receipt handle can delete it.
+                self.inflight.remove([self._buffered[message_id]])
+                self._buffered[message_id] = message["ReceiptHandle"]
+                self.redelivered_while_buffered += 1
+                continue
+            self._buffered[message_id] = message["ReceiptHandle"]  # until `retry` takes it
+            yield self._unit(message)
+
+    def ack(self, cut: Cut) -> None:
+        handles = list(self._buffered.values())
+        self._buffered.clear()
+        failed = queues.delete(self.client, self.url, handles)
+        if failed:
+            log.warning("delete refused", extra={"messages": len(failed)})
+        self.inflight.remove(handles)
+
+    def retry(self, unit: Unit, failure: Mapping[str, Any]) -> bool:
+        message: Message = unit.token
+        del self._buffered[message["MessageId"]]
+        group = message.get("Attributes", {}).get("MessageGroupId")
+        if group is not None:
+            self._blocked.add(group)
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        return self._retry_later(message, attempt, failure)
+
+    def caught_up(self) -> bool:
         now = self.clock()
         quiet = now - self._last_message_at >= self.config.idle_flush_s
-        quiet = quiet and now >= self._retries_due_at
-        if quiet and self.batcher.pending:
-            self._flush()
-        if not (quiet and not self.batcher.pending and self.inbox.empty() and not self.inflight):
+        return quiet and now >= self._retries_due_at
+
+    def drained(self) -> bool:
+        if not (self.caught_up() and self.inbox.empty() and not self.inflight):
             return False
         # Drained means the queue is empty, in flight included: messages a crashed
         # predecessor held come back when their visibility lapses.
         if self._queue_size() > 0:
-            self._last_message_at = now
+            self._last_message_at = self.clock()
             return False
         return True
 
@@ -146,9 +169,9 @@ class SqsReader:
         found = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
         return sum(int(found["Attributes"].get(name, 0)) for name in names)
 
+    # -- receiving ----------------------------------------------------------------------------
     def _receive_loop(self) -> None:
         while not (self.stop.is_set() or self._receivers_done.is_set()):
-            self.hooks.on_poll(self.name)
             try:
                 messages = self.client.receive_message(
                     QueueUrl=self.url,
@@ -173,56 +196,14 @@ class SqsReader:
                 return
             self.inbox.put(messages)
 
-    def _drain_inbox(self, timeout_s: float) -> None:
-        try:
-            messages = self.inbox.get(timeout=timeout_s)
-        except queue.Empty:
-            return
-        self._last_message_at = self.clock()
-        blocked: set[str] = set()
-        for message in messages:
-            group = message.get("Attributes", {}).get("MessageGroupId")
-            if group is not None and group in blocked:
-                self._release([message["ReceiptHandle"]])
-                continue
-            if not self._handle(message) and group is not None:
-                blocked.add(group)
-            if self.batcher.due():
-                self._flush()
-
     # -- one message -------------------------------------------------------------------------
-    def _handle(self, message: Message) -> bool:
-        """Process one message; False when it was left for a retry."""
-        message_id = message["MessageId"]
-        if message_id in self._buffered:
-            # Redelivered while its rows wait in the open cut (its visibility lapsed): the
-            # rows are there already; only the new receipt handle can delete it.
-            self.inflight.remove([self._buffered[message_id]])
-            self._buffered[message_id] = message["ReceiptHandle"]
-            self.redelivered_while_buffered += 1
-            return True
-        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        results = self._process(message, attempt)
-        for items, quarantined in results:
-            if quarantined and items[0].row["stage"] in self.config.retry_stages:
-                self._retry_later(message, attempt, items[0].row)
-                return False
-        base = message_position(message_id)
-        sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000 or None
-        if not self.batcher.pending:
-            self.hooks.on_buffering(self.name)
-        for line, (items, quarantined) in enumerate(results):
-            self.batcher.add(Position(base, line), items, quarantined, sent)
-        self._buffered[message_id] = message["ReceiptHandle"]
-        return True
-
-    def _process(self, message: Message, attempt: int) -> list[tuple[list[Item], bool]]:
-        """(items, quarantined) per payload. A message without payloads gives one empty
-        result, so that its delete still rides on a flush."""
+    def _unit(self, message: Message) -> Unit:
+        """The message's payloads as records (one per JSON line of an S3 object, say); a
+        message without payloads is still a unit, so that its delete rides a flush."""
         base = message_position(message["MessageId"])
         sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         body = message["Body"].encode()
-
         attributes = {
             name: value["StringValue"]
             for name, value in message.get("MessageAttributes", {}).items()
@@ -245,13 +226,21 @@ class SqsReader:
         try:
             found = list(payloads(body, self.objects))
         except RecordError as error:
-            return [([self.pipeline.quarantine_item(record(0, body), error, None)], True)]
-        results = self.pipeline.process_many(
-            [record(line, data) for line, data in enumerate(found)]
+            return Unit(self.partition, [record(0, body)], {0: error}, atomic=True, token=message)
+        records = [record(line, data) for line, data in enumerate(found)]
+        empty = Position(base, 0) if not records else None
+        return Unit(
+            self.partition,
+            records,
+            position=empty,
+            arrival_time=sent or None,
+            atomic=True,
+            token=message,
         )
-        return results or [([], False)]
 
-    def _retry_later(self, message: Message, attempt: int, error: dict[str, Any]) -> None:
+    def _retry_later(self, message: Message, attempt: int, error: Mapping[str, Any]) -> bool:
+        """Visible again after a backoff; on the last allowed attempt, to the DLQ with the
+        reason. True when the message was left for redelivery."""
         handle = message["ReceiptHandle"]
         reason = {
             "stage": error["stage"],
@@ -268,40 +257,17 @@ class SqsReader:
             log.warning(
                 "moved to DLQ", extra={"message_id": message["MessageId"], **_log_fields(reason)}
             )
-            return
+            return False
         delay = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
         change_visibility(self.client, self.url, [handle], delay)
         self.inflight.remove([handle])
         self._retries_due_at = max(self._retries_due_at, self.clock() + delay + 1)
         self.retried += 1
-        self.hooks.on_retried(self.name, 1)
         log.info(
             "retry later",
             extra={"message_id": message["MessageId"], "delay_s": delay, **_log_fields(reason)},
         )
-
-    # -- flush, delete, release --------------------------------------------------------------
-    def _flush(self) -> None:
-        cut = self.batcher.cut()
-        started = time.perf_counter()
-        self.hooks.on_flush_started(self.name)
-        try:
-            retried = self.flusher.write(cut)
-        except BaseException as exc:
-            self.hooks.on_flush_failed(self.name, exc)
-            raise
-        crash_point("after_write_before_ack")
-        handles = list(self._buffered.values())
-        self._buffered.clear()
-        failed = queues.delete(self.client, self.url, handles)
-        if failed:
-            log.warning("delete refused", extra={"messages": len(failed)})
-        self.inflight.remove(handles)
-        self.stats.add_cut(cut)
-        self.hooks.on_flushed(
-            FlushInfo("sqs", self.name, cut, time.perf_counter() - started, time.time(), retried)
-        )
-        self.hooks.on_idle(self.name)
+        return True
 
     def _release(self, handles: list[str]) -> None:
         if handles:
