@@ -1,14 +1,16 @@
 """`sluice plan`: tasks, shards, queue settings, scaling targets and monthly cost for a
-load, from the cost model (consumer/cost.py) and the autoscaling simulator
+load, from the cost model (consumer/cost/) and the autoscaling simulator
 (consumer/autoscale_sim.py) on the Terraform's scaling rules.
 
-Sizing: the steady load sets the fewest tasks (min_tasks) and the monthly cost; the peak
-(rate x --peak-factor) sets the most (max_tasks) and, for Kinesis on the KCL path, the
-shards (one task per shard at most). The BacklogPerTask target is the latency target
-times one task's records per second (docs/metrics.md's rule). The buffer max age is a
-quarter of the latency target (at most 60 s), so a batch leaves well within it. Then a
-step of --peak-factor x the rate for 20 minutes is simulated on those rules, and the plan
-reports how long its backlog takes to drain and the worst latency it saw.
+Sizing: the steady load sets the fewest tasks (min_tasks) and the monthly cost, line by
+line as `sluice cost` prices it (the same deployment arguments: network, ECR, EFS,
+Container Insights); the peak (rate x --peak-factor) sets the most (max_tasks) and, for
+Kinesis on the KCL path, the shards (one task per shard at most), which the cost
+includes. The BacklogPerTask target is the latency target times one task's records per
+second (docs/metrics.md's rule). The buffer max age is a quarter of the latency target
+(at most 60 s), so a batch leaves well within it. Then a step of --peak-factor x the rate
+for 20 minutes is simulated on those rules, and the plan reports how long its backlog
+takes to drain and the worst latency it saw.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import orjson
 from consumer.autoscale_sim import SimConfig, SimResult, load_rules, simulate
 from consumer.cost import (
     DEFAULT_PER_CORE_RECORDS_PER_S,
-    HOURS_PER_MONTH,
-    PRICES,
+    CostLine,
     Shape,
+    add_deployment_arguments,
+    deployment_fields,
     estimate,
+    table,
     tasks_for,
 )
 from consumer.load_profiles import LoadProfile
@@ -50,6 +54,7 @@ class Plan:
     scale_in_cooldown_s: float
     sqs_visibility_timeout_s: int | None
     monthly_usd_steady: float
+    cost_lines: tuple[CostLine, ...]
     peak_drain_s: float | None
     peak_max_latency_s: float
     peak_tasks: int
@@ -68,10 +73,17 @@ def _drain_s(result: SimResult) -> float | None:
 def make_plan(args: argparse.Namespace) -> Plan:
     per_task, factor = args.per_task_records_per_s, args.peak_factor
     max_age = min(60.0, args.latency_target / 4)
-    shape = Shape(source=args.source, kinesis_driver="kcl", buffer_max_age_s=max_age)
-    steady = estimate(args.rate, args.record_bytes, per_task, shape)
+    shape = Shape(
+        source=args.source,
+        kinesis_driver="kcl",
+        buffer_max_age_s=max_age,
+        **deployment_fields(args),
+    )
     peak_tasks = tasks_for(args.rate * factor, per_task, shape)
-    shards = max(steady.shards, peak_tasks) if args.source == "kinesis" else 0
+    if args.source == "kinesis":
+        shape = replace(shape, min_shards=peak_tasks)  # the peak's tasks each need a shard
+    steady = estimate(args.rate, args.record_bytes, per_task, shape)
+    shards = steady.shards
     rules = replace(
         load_rules(),
         min_tasks=steady.tasks,
@@ -95,7 +107,6 @@ def make_plan(args: argparse.Namespace) -> Plan:
         duration_s=RUN_S,
     )
     result = simulate(profile, config, rules)
-    extra_shards = (shards - steady.shards) * PRICES.kinesis_shard_hour * HOURS_PER_MONTH
     worst = max(s.latency_s for s in result.samples)
     drain = _drain_s(result)
     warnings = list(steady.warnings)
@@ -121,7 +132,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
         sqs_visibility_timeout_s=(
             max(60, math.ceil(6 * max_age)) if args.source == "sqs" else None
         ),
-        monthly_usd_steady=round(steady.total_usd_per_month + extra_shards, 2),
+        monthly_usd_steady=round(steady.total_usd_per_month, 2),
+        cost_lines=tuple(
+            replace(line, usd_per_month=round(line.usd_per_month, 2)) for line in steady.lines
+        ),
         peak_drain_s=drain,
         peak_max_latency_s=round(worst, 1),
         peak_tasks=max(s.tasks for s in result.samples),
@@ -149,13 +163,15 @@ def render(plan: Plan) -> str:
         f"CPU {plan.cpu_target_percent:g} %",
         f"cooldowns          scale-out {plan.scale_out_cooldown_s:g} s, "
         f"scale-in {plan.scale_in_cooldown_s:g} s",
-        f"monthly cost       {plan.monthly_usd_steady:,.2f} USD at the steady rate"
-        f"{', with the shards above' if plan.source == 'kinesis' else ''}"
-        " (sluice cost for the lines)",
         f"simulated step     peak {plan.peak_tasks} tasks, backlog drained in {drain}, "
         f"worst latency {plan.peak_max_latency_s:,.1f} s",
+        f"monthly cost       {plan.monthly_usd_steady:,.2f} USD at the steady rate"
+        f"{', with the shards above' if plan.source == 'kinesis' else ''}:",
+        "",
+        *table(plan.cost_lines, plan.monthly_usd_steady),
     ]
-    lines += [f"  ! {text}" for text in plan.warnings]
+    if plan.warnings:
+        lines += ["", *(f"  ! {text}" for text in plan.warnings)]
     return "\n".join(lines)
 
 
@@ -177,6 +193,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peak-factor", type=float, default=10.0, help="peak / steady rate")
     parser.add_argument("--startup-s", type=float, default=60.0, help="task start-up delay")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_deployment_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from consumer.cli import main
 from consumer.cost import (
     HOURS_PER_MONTH,
     PRICES,
@@ -88,10 +89,21 @@ def test_polling_reader_warns_when_one_task_is_not_enough() -> None:
     assert estimate(50_000, 200, 27_000, Shape(source="sqs")).warnings == ()
 
 
-def test_kcl_raises_shards_to_the_task_count() -> None:
-    result = estimate(50_000, 10, 5_000, Shape(kinesis_driver="kcl"))
+def test_kcl_raises_shards_to_the_task_count_and_says_so() -> None:
+    # 5,000 records/s need 8 shards (700 a shard) but 15 tasks at 500 records/s a core
+    result = estimate(5_000, 10, 500, Shape(kinesis_driver="kcl"))
     assert result.tasks == 15
-    assert result.shards == max(15, shards_for(50_000, 10, 0.7))
+    assert shards_for(5_000, 10, 0.7) == 8
+    assert result.shards == 15
+    assert any("shards were raised to 15" in text for text in result.warnings)
+
+
+def test_min_shards_keeps_shards_the_load_does_not_need() -> None:
+    result = estimate(1000, 800, 27_000, Shape(kinesis_driver="kcl", min_shards=10))
+    assert result.shards == 10
+    cost = 10 * PRICES.kinesis_shard_hour * HOURS_PER_MONTH
+    assert _line(result, "Kinesis", "shard-hours") == pytest.approx(cost)
+    assert not any("raised" in text for text in result.warnings)
 
 
 def test_total_is_the_sum_of_the_lines() -> None:
@@ -114,6 +126,10 @@ def test_prices_are_injectable() -> None:
         (10, 100, 1000, Shape(target_utilization=0)),
         (10, 100, 1000, Shape(spot_share=1.5)),
         (10, 100, 1000, Shape(routes=0)),
+        (10, 100, 1000, Shape(network="vpn")),  # type: ignore[arg-type]
+        (10, 100, 1000, Shape(efs_ia_share=1.5)),
+        (10, 100, 1000, Shape(availability_zones=0)),
+        (10, 100, 1000, Shape(efs_gb=-1)),
     ],
 )
 def test_invalid_inputs_are_refused(
@@ -146,8 +162,53 @@ def test_cli_arguments_build_the_same_estimate() -> None:
     assert result == estimate(2000, 700, 27_000, Shape(source="sqs", routes=2))
 
 
-def test_docs_show_the_current_output() -> None:
-    """docs/cost.md quotes `sluice cost --records-per-s 1000 --record-bytes 800`."""
+DOC_EXAMPLES = [
+    ["--records-per-s", "1000", "--record-bytes", "800"],
+    [
+        "--records-per-s",
+        "1000",
+        "--record-bytes",
+        "800",
+        "--source",
+        "sqs",
+        "--network",
+        "nat",
+        "--efs-gb",
+        "20",
+        "--efs-ia-share",
+        "0.5",
+    ],
+]
+
+
+@pytest.mark.parametrize("argv", DOC_EXAMPLES, ids=["default", "sqs-nat-efs"])
+def test_docs_show_the_current_output(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/cost.md quotes these runs of `sluice cost`, table and total as printed."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text(encoding="utf-8")
-    table = render(estimate(1000, 800, 27_000)).split("\nassumptions:")[0]
+    assert main(["cost", *argv]) == 0
+    table = capsys.readouterr().out.split("\nassumptions:")[0]
+    assert "sluice cost " + " ".join(argv) in doc
     assert table in doc
+
+
+def test_worked_example_figures() -> None:
+    """The docs' first example, its new lines worked by hand (docs/cost.md, "Worked example")."""
+    result = estimate(1000, 800, 27_000)
+    # 12 interface endpoints x 2 AZs x 730 h x 0.01 USD
+    assert _line(result, "VPC", "interface endpoints") == pytest.approx(175.20)
+    # 1,000 records/s x (800 x 4/3 + 190) bytes + 2 flushes/s x 2,000 bytes of logs,
+    # for 2,628,000 s: 3,302.5 + 10.5 GB at 0.01 USD
+    assert _line(result, "VPC", "interface endpoint data processed") == pytest.approx(
+        33.13, abs=0.005
+    )
+    # (12 cluster + 15 service + 10 task family metrics) x 0.30 USD
+    assert _line(
+        result, "Container Insights", "metrics (cluster, services, task families)"
+    ) == pytest.approx(11.10)
+    # (1,400 + 750 + 550 + 400) bytes a minute x 43,800 minutes = 0.136 GB at 0.50 USD
+    assert _line(result, "Container Insights", "performance log events") == pytest.approx(
+        0.0679, abs=0.0001
+    )
+    # 30 images x 0.14 GB x 0.10 USD
+    assert _line(result, "ECR", "image storage") == pytest.approx(0.42)
+    assert round(result.total_usd_per_month, 2) == 372.46

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import orjson
 import pytest
 
 from consumer.cli import main
 from consumer.cost import HOURS_PER_MONTH, PRICES, Shape, estimate
-from consumer.plan import configure_parser, make_plan
+from consumer.plan import configure_parser, make_plan, render
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -55,9 +56,13 @@ def test_kinesis_plan_gives_every_task_a_shard_and_prices_them() -> None:
         )
     )
     assert plan.shards == plan.max_tasks == plan.peak_tasks == 36
-    steady = estimate(5000, 1000, 2000, Shape(kinesis_driver="kcl", buffer_max_age_s=15))
-    extra = (36 - steady.shards) * PRICES.kinesis_shard_hour * HOURS_PER_MONTH
-    assert plan.monthly_usd_steady == pytest.approx(steady.total_usd_per_month + extra, abs=0.01)
+    shards = [x for x in plan.cost_lines if x.item == "shard-hours"]
+    assert shards[0].quantity == "36 shard(s)"
+    assert shards[0].usd_per_month == round(36 * PRICES.kinesis_shard_hour * HOURS_PER_MONTH, 2)
+    steady = estimate(
+        5000, 1000, 2000, Shape(kinesis_driver="kcl", buffer_max_age_s=15, min_shards=36)
+    )
+    assert plan.monthly_usd_steady == round(steady.total_usd_per_month, 2)
 
 
 def test_a_spike_faster_than_start_up_misses_a_tight_latency_target() -> None:
@@ -94,3 +99,29 @@ def test_cli_prints_the_plan_as_json(capsys: pytest.CaptureFixture[str]) -> None
     code = main(["plan", "--rate", "1000", "--record-bytes", "200", "--json"])
     plan = orjson.loads(capsys.readouterr().out)
     assert code == 0 and plan["rate"] == 1000 and plan["min_tasks"] == 1
+
+
+def test_plan_breaks_its_cost_down_with_the_deployment_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["plan", "--rate", "1000", "--record-bytes", "800", "--network", "nat"]
+    argv += ["--efs-gb", "10", "--json"]
+    assert main(argv) == 0
+    plan = orjson.loads(capsys.readouterr().out)
+    items = {(line["service"], line["item"]) for line in plan["cost_lines"]}
+    assert ("VPC", "NAT gateways") in items
+    assert ("VPC", "interface endpoints") not in items
+    assert ("Container Insights", "performance log events") in items
+    assert ("ECR", "image storage") in items
+    assert ("EFS", "storage, Standard") in items
+    total = sum(line["usd_per_month"] for line in plan["cost_lines"])
+    assert total == pytest.approx(plan["monthly_usd_steady"], abs=0.01 * len(items))
+
+
+def test_plan_text_shows_the_cost_table() -> None:
+    plan = make_plan(_args("--rate", "1000", "--record-bytes", "800", "--network", "endpoints"))
+    text = render(plan)
+    rows = [re.split(r"\s{2,}", line) for line in text.splitlines() if line.startswith("VPC ")]
+    assert any("interface endpoints" in row for row in rows)
+    total = next(line for line in text.splitlines() if line.startswith("total"))
+    assert total.endswith(f"{plan.monthly_usd_steady:,.2f}")
