@@ -1,18 +1,21 @@
 """Replay a load profile against the ECS target-tracking rules sluice deploys.
 
-The rules (targets, cooldowns, min/max tasks) come from consumer/scaling_rules.json, which
-tests/infra/test_scaling_rules.py proves equal to the defaults of
-infra/terraform/modules/consumer_service. The model, one tick a second:
+The rules (targets, cooldowns, min/max tasks, the container's stop timeout) come from
+consumer/scaling_rules.json, which tests/infra/test_scaling_rules.py proves equal to the
+defaults of infra/terraform/modules/consumer_service. The model, one tick a second:
 
 - a ready task processes up to `per_task_records_per_s` (the figure `make bench` measures,
   or one measured under load); a new task becomes ready `startup_s` after the scale-out;
 - CloudWatch sees one datapoint a minute: average CPU (busy share of the ready tasks) and,
-  for SQS, BacklogPerTask (visible messages / running tasks);
-- each policy is a target-tracking pair of alarms as AWS creates them: scale out after
-  3 datapoints above target, scale in after 15 below 90 % of it; the new capacity is
-  ceil(current x metric / target); scale-out waits `scale_out_cooldown_s` after a
-  scale-out, scale-in `scale_in_cooldown_s` after any scaling, and scales in only when
-  every policy agrees (the largest of their wishes wins);
+  for SQS, BacklogPerTask (visible messages / ready tasks); target tracking as AWS runs it
+  (consumer/autoscale_sim_policy.py) sets the service's desired count;
+- ECS starts and stops tasks towards the desired count, never stopping a protected task
+  (consumer/autoscale_sim_tasks.py); `protection` says who holds it: none (a stream
+  consumer, the default), stream (the legacy `[protection] stream = true`) or jobs (a
+  `sluice jobs` runner while a job runs, on a `workload = "jobs"`: the profile's rate is
+  then jobs per second, each job `job_duration_s` of one task);
+- a stopped task drains: it flushes its cut within the shutdown and stop timeouts, or its
+  records are delivered again later (consumer/autoscale_sim_work.py);
 - SQS has both policies; Kinesis on the KCL path has CPU only and at most one task per
   shard; the Kinesis polling reader is exactly one task;
 - latency is the queueing estimate backlog / service rate plus the batch max age.
@@ -21,18 +24,15 @@ infra/terraform/modules/consumer_service. The model, one tick a second:
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Literal
 
+from consumer.autoscale_sim_policy import TargetTracking
+from consumer.autoscale_sim_tasks import Fleet, Protection, apply_protection
+from consumer.autoscale_sim_work import JobWork, Ledger, StreamWork, Work
 from consumer.cost import PRICES, Prices
 from consumer.load_profiles import LoadProfile
-
-PERIOD_S = 60  # one CloudWatch datapoint a minute
-OUT_DATAPOINTS = 3  # AWS target tracking: scale-out alarm, 3 of 3 minutes
-IN_DATAPOINTS = 15  # AWS target tracking: scale-in alarm, 15 of 15 minutes
-IN_THRESHOLD = 0.9  # the scale-in alarm fires below 90 % of the target
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,7 @@ class ScalingRules:
     cpu_target_percent: float
     scale_in_cooldown_s: float
     scale_out_cooldown_s: float
+    stop_timeout_s: float  # ECS stopTimeout: SIGTERM to SIGKILL
 
 
 def load_rules() -> ScalingRules:
@@ -60,8 +61,20 @@ class SimConfig:
     per_task_records_per_s: float = 2000.0
     startup_s: float = 60.0
     buffer_max_age_s: float = 5.0
+    buffer_max_records: int = 500  # consumer/route.py BufferConfig default
     task_vcpu: float = 1.0
     task_memory_gb: float = 2.0
+    initial_tasks: int | None = None  # tasks running at t = 0 (default: min tasks)
+    workload: Literal["records", "jobs"] = "records"  # jobs: the rate is jobs per second
+    protection: Protection = "none"
+    idle_release_s: float = 5.0  # [protection] idle_release_s (protection = "stream")
+    expires_in_minutes: int = 10  # [protection] expires_in_minutes
+    job_duration_s: float = 600.0  # workload = "jobs": one job's run time
+    drain_flush_s: float = 1.0  # a stopping task's final flush: sink writes and ack
+    receive_wait_s: float = 20.0  # SQS long poll its receivers finish before exit
+    shutdown_timeout_s: float = 25.0  # sluice's shutdown.timeout_s
+    visibility_timeout_s: float = 60.0  # SQS: an unacked message is visible again after it
+    lease_failover_s: float = 10.0  # KCL failoverTimeMillis: a shard's next owner reads again
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +83,14 @@ class Sample:
     offered: float  # records/s arriving
     processed: float  # records/s processed
     backlog: float  # records waiting
-    tasks: int  # ready tasks
+    tasks: int  # ready tasks (not stopping)
     desired: int
     cpu_percent: float
     latency_s: float
     cost_usd: float  # cumulative task and shard cost
+    running: int = 0  # tasks billed: starting, ready and draining
+    protected: int = 0
+    draining: int = 0
 
 
 @dataclass
@@ -84,9 +100,31 @@ class SimResult:
     max_tasks: int
     samples: list[Sample] = field(default_factory=list)
     events: list[tuple[float, str, int, int]] = field(default_factory=list)  # t, dir, from, to
+    ledger: Ledger = field(default_factory=Ledger)
 
     def scale_events(self, direction: str, after_s: float = 0.0) -> list[float]:
         return [t for t, d, _, _ in self.events if d == direction and t >= after_s]
+
+    def scaled_in_at(self) -> float | None:
+        """The first second, from the first scale-in request on, with no task running
+        beyond the desired count (None: never; protected tasks held it up to the end)."""
+        asked = self.scale_events("in")
+        if not asked:
+            return None
+        return next((s.t for s in self.samples if s.t >= asked[0] and s.running <= s.desired), None)
+
+    def task_hours(self) -> float:
+        return sum(s.running for s in self.samples) / 3600
+
+    def above_desired_task_hours(self) -> float:
+        """Task time ECS ran beyond the desired count: protected tasks it could not stop,
+        and stopping tasks draining."""
+        return sum(max(s.running - s.desired, 0) for s in self.samples) / 3600
+
+    def protected_share(self) -> float:
+        """Protected task time over the running time of tasks not stopping."""
+        ready = sum(s.tasks for s in self.samples)
+        return sum(s.protected for s in self.samples) / ready if ready else 0.0
 
 
 def cap(rules: ScalingRules, config: SimConfig) -> tuple[int, int]:
@@ -97,21 +135,6 @@ def cap(rules: ScalingRules, config: SimConfig) -> tuple[int, int]:
     return rules.min_tasks, high
 
 
-class _Policy:
-    def __init__(self, target: float) -> None:
-        self.target, self.high, self.low = target, 0, 0
-
-    def observe(self, value: float) -> None:
-        self.high = self.high + 1 if value > self.target else 0
-        self.low = self.low + 1 if value < IN_THRESHOLD * self.target else 0
-
-    def wish(self, current: int, value: float) -> int | None:
-        """The capacity this policy asks for now, or None when its alarms are quiet."""
-        if self.high >= OUT_DATAPOINTS or self.low >= IN_DATAPOINTS:
-            return math.ceil(current * value / self.target)
-        return None
-
-
 def simulate(
     profile: LoadProfile,
     config: SimConfig | None = None,
@@ -120,80 +143,60 @@ def simulate(
     tail_s: float = 0.0,
 ) -> SimResult:
     config, rules = config or SimConfig(), rules or load_rules()
+    if (config.protection == "jobs") != (config.workload == "jobs") and config.protection != "none":
+        raise ValueError(f"protection {config.protection!r} does not fit a {config.workload} load")
     low, high = cap(rules, config)
     result = SimResult(rules, config, high)
+    drain_cap_s = min(config.shutdown_timeout_s, rules.stop_timeout_s)
+    work: Work = (JobWork if config.workload == "jobs" else StreamWork)(config, drain_cap_s)
+    result.ledger = work.ledger
     task_hour = config.task_vcpu * prices.fargate_vcpu_hour
     task_hour += config.task_memory_gb * prices.fargate_gb_hour
     shard_hour = prices.kinesis_shard_hour if config.source == "kinesis" else 0.0
-    cpu = _Policy(rules.cpu_target_percent)
-    backlog = _Policy(rules.backlog_per_task_target) if config.source == "sqs" else None
-    starting: list[float] = []  # ready times of tasks still starting
-    ready, desired = low, low
-    queue = cost = busy = 0.0
-    backlog_sum = 0.0
-    last_out = last_any = -math.inf
+    scaling = TargetTracking(
+        rules.cpu_target_percent,
+        rules.backlog_per_task_target if config.source == "sqs" else None,
+        (rules.scale_out_cooldown_s, rules.scale_in_cooldown_s),
+        (low, high),
+        result.events,
+    )
+    desired = max(low, min(high, config.initial_tasks or low))
+    fleet = Fleet(config.startup_s, max(int(config.buffer_max_age_s), 1))
+    fleet.start(desired, 0.0)
+    cost = 0.0
     for second in range(int(profile.duration_s + tail_s)):
         t = float(second)
-        ready += sum(1 for at in starting if at <= t)
-        starting = [at for at in starting if at > t]
+        for task in fleet.draining():
+            work.drain(task, t)
+        for task in fleet.exit(t):
+            work.exited(task, t)
+        workers = fleet.ready(t)
         offered = profile.rate_at(t)
-        capacity = ready * config.per_task_records_per_s
-        processed = min(queue + offered, capacity)
-        queue += offered - processed
-        busy += processed / capacity if capacity else 0.0
-        backlog_sum += queue / max(ready, 1)
-        cost += (ready + len(starting)) * task_hour / 3600 + config.shards * shard_hour / 3600
-        service_rate = max(processed, offered, 1e-9)
-        latency = queue / service_rate + config.buffer_max_age_s
+        processed, busy_share = work.tick(t, offered, workers)
+        for task in fleet.tasks:
+            apply_protection(
+                task, t, config.protection, config.idle_release_s, config.expires_in_minutes * 60
+            )
+        cost += len(fleet.tasks) * task_hour / 3600 + config.shards * shard_hour / 3600
+        backlog_per_task = work.backlog() / max(len(workers), 1)
+        desired, cpu_value = scaling.second(t, busy_share, backlog_per_task, desired)
         result.samples.append(
-            Sample(t, offered, processed, queue, ready, desired, 0.0, latency, cost)
+            Sample(
+                t,
+                offered,
+                processed,
+                work.backlog(),
+                len(workers),
+                desired,
+                cpu_value,
+                work.latency_s(processed, offered, len(workers)),
+                cost,
+                len(fleet.tasks),
+                fleet.protected(t),
+                len(fleet.draining()),
+            )
         )
-        if (second + 1) % PERIOD_S:
-            continue
-        cpu_value = 100.0 * busy / PERIOD_S
-        backlog_value = backlog_sum / PERIOD_S
-        busy = backlog_sum = 0.0
-        result.samples[-1] = Sample(
-            t, offered, processed, queue, ready, desired, cpu_value, latency, cost
-        )
-        current = ready + len(starting)
-        wishes = [cpu.wish(current, _observe(cpu, cpu_value))]
-        if backlog is not None:
-            wishes.append(backlog.wish(current, _observe(backlog, backlog_value)))
-        new = _decide(wishes, current, t, last_out, last_any, rules)
-        new = max(low, min(high, new)) if new is not None else current
-        if new > current:
-            starting += [t + config.startup_s] * (new - current)
-            last_out = last_any = t
-            result.events.append((t, "out", current, new))
-        elif new < current:
-            drop = current - new
-            still = min(drop, len(starting))
-            starting = starting[still:]
-            ready -= drop - still
-            last_any = t
-            result.events.append((t, "in", current, new))
-        desired = new
+        for task in fleet.reconcile(desired, t):
+            work.stop(task, t + 1)  # SIGTERM lands at the end of this second
+    work.ledger.lost = work.ledger.offered - work.ledger.done - work.held(fleet.tasks)
     return result
-
-
-def _observe(policy: _Policy, value: float) -> float:
-    policy.observe(value)
-    return value
-
-
-def _decide(
-    wishes: list[int | None],
-    current: int,
-    t: float,
-    last_out: float,
-    last_any: float,
-    rules: ScalingRules,
-) -> int | None:
-    outs = [w for w in wishes if w is not None and w > current]
-    if outs:
-        return max(outs) if t - last_out >= rules.scale_out_cooldown_s else None
-    ins = [w for w in wishes if w is not None and w < current]
-    if len(ins) == len(wishes) and t - last_any >= rules.scale_in_cooldown_s:
-        return max(ins)
-    return None

@@ -38,6 +38,9 @@ class Written:
     pngs: list[Path] = field(default_factory=list)
 
 
+_LINE_STYLES = ("-", "--", "-.", ":")
+
+
 def _png(plot: Plot) -> bytes:
     import matplotlib
 
@@ -45,9 +48,13 @@ def _png(plot: Plot) -> bytes:
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(8, 3))
-    for label, values in plot.series.items():
+    for index, (label, values) in enumerate(plot.series.items()):
         ys = [math.nan if v is None else v for v in values]
-        axes.plot(plot.x, ys, label=label, marker=".", markersize=3)
+        # series that coincide (desired and running tasks, mostly) stay visible: the first
+        # is drawn widest, the next ones thinner and dashed on top of it
+        style = _LINE_STYLES[index % len(_LINE_STYLES)]
+        width = max(3.0 - 0.7 * index, 1.0)
+        axes.plot(plot.x, ys, label=label, linestyle=style, linewidth=width, marker=".", ms=2)
     axes.set_title(plot.title)
     axes.set_xlabel("seconds")
     axes.set_ylabel(plot.ylabel)
@@ -110,44 +117,72 @@ def write_report(
 
 
 def sim_summary(result: SimResult) -> dict[str, Any]:
-    samples = result.samples
+    samples, ledger, config = result.samples, result.ledger, result.config
     peak = max(samples, key=lambda s: s.backlog)
-    drained = next((s.t for s in samples if s.t > peak.t and s.backlog < 1), None)
-    return {
-        "source": result.config.source,
-        "per_task_records_per_s": result.config.per_task_records_per_s,
-        "startup_s": result.config.startup_s,
+    drained: float | str = next((s.t for s in samples if s.t > peak.t and s.backlog < 1), "never")
+    if peak.backlog < 1:
+        drained = "no backlog"
+    asked = result.scale_events("in")
+    scaled_in = result.scaled_in_at()
+    unit = config.workload
+    summary: dict[str, Any] = {
+        "source": config.source,
+        "protection": config.protection,
+        "per_task_records_per_s": config.per_task_records_per_s,
+        "startup_s": config.startup_s,
         "max_tasks (after caps)": result.max_tasks,
         "peak_tasks": max(s.tasks for s in samples),
-        "peak_backlog_records": round(peak.backlog),
+        f"peak_backlog_{unit}": round(peak.backlog),
         "peak_backlog_at_s": peak.t,
-        "backlog_drained_at_s": drained if drained is not None else "never",
+        "backlog_drained_at_s": drained,
         "max_latency_s": max(s.latency_s for s in samples),
         "scale_outs": len(result.scale_events("out")),
-        "scale_ins": len(result.scale_events("in")),
+        "scale_ins": len(asked),
+        "first_scale_in_asked_at_s": asked[0] if asked else "never",
+        "running_down_to_desired_at_s": scaled_in if scaled_in is not None else "never",
+        "running_tasks_at_end": samples[-1].running,
+        "task_hours": result.task_hours(),
+        "task_hours_above_desired (protected or draining)": result.above_desired_task_hours(),
+        "protected_share_of_task_time": result.protected_share(),
+        "drains (tasks stopped while ready)": ledger.drains,
+        "longest_drain_s": ledger.longest_drain_s,
+        f"drain_flushed_{unit}": round(ledger.drain_flushed),
+        f"drain_delayed_{unit} (unacked past the stop timeout, delivered again)": round(
+            ledger.drain_delayed
+        ),
+        f"lost_{unit}": round(ledger.lost),
         "cost_usd (tasks and shards, this run)": samples[-1].cost_usd,
         "events": "; ".join(f"{t:g}s {d} {a}->{b}" for t, d, a, b in result.events),
     }
+    if config.workload == "jobs":
+        summary["jobs_interrupted"] = ledger.jobs_interrupted
+    return summary
 
 
 def sim_report(result: SimResult, out_dir: Path, stem: str = "simulation") -> Written:
     s = result.samples[::10]  # a point every 10 s is plenty for minutes-long runs
     x = [p.t for p in s]
+    unit = result.config.workload
     plots = [
         Plot(
             "throughput",
             "Throughput",
-            "records/s",
+            f"{unit}/s",
             x,
             {"offered": [p.offered for p in s], "processed": [p.processed for p in s]},
         ),
-        Plot("backlog", "Backlog (lag)", "records", x, {"backlog": [p.backlog for p in s]}),
+        Plot("backlog", "Backlog (lag)", unit, x, {"backlog": [p.backlog for p in s]}),
         Plot(
             "tasks",
-            "Tasks",
+            f"Tasks (scale-in protection: {result.config.protection})",
             "tasks",
             x,
-            {"ready": [p.tasks for p in s], "desired": [p.desired for p in s]},
+            {
+                "desired": [p.desired for p in s],
+                "running (billed)": [p.running for p in s],
+                "ready": [p.tasks for p in s],
+                "protected": [p.protected for p in s],
+            },
         ),
         Plot("latency", "Estimated latency", "seconds", x, {"latency": [p.latency_s for p in s]}),
         Plot("cost", "Cumulative cost", "USD", x, {"cost": [p.cost_usd for p in s]}),

@@ -3,6 +3,8 @@
     python -m load_tests.run simulate --shape step --rate 1000 --factor 10 \\
         --source sqs --per-task-records-per-s 2000 --max-tasks 10 --out load-output
     python -m load_tests.run simulate --per-task-from-bench ...   # capacity from bench_core
+    python -m load_tests.run simulate ... --protection stream     # the legacy protection
+    python -m load_tests.run simulate --workload jobs --protection jobs --rate 0.001 ...
     python -m load_tests.run scenario --shape steady --rate 100 --duration-s 20 --out load-output
 
 `scenario` runs against AWS_ENDPOINT_URL when it is set (LocalStack, or unset with real
@@ -49,8 +51,12 @@ def bench_records_per_s() -> float:
 def cmd_simulate(args: argparse.Namespace) -> Written:
     per_task = bench_records_per_s() if args.per_task_from_bench else args.per_task_records_per_s
     rules = load_rules()
-    if args.max_tasks is not None:
-        rules = replace(rules, max_tasks=args.max_tasks)
+    overrides = {
+        "max_tasks": args.max_tasks,
+        "backlog_per_task_target": args.backlog_per_task_target,
+        "stop_timeout_s": args.stop_timeout_s,
+    }
+    rules = replace(rules, **{k: v for k, v in overrides.items() if v is not None})
     config = SimConfig(
         source=args.source,
         kinesis_driver=args.kinesis_driver,
@@ -58,6 +64,12 @@ def cmd_simulate(args: argparse.Namespace) -> Written:
         per_task_records_per_s=per_task,
         startup_s=args.startup_s,
         buffer_max_age_s=args.buffer_max_age_s,
+        initial_tasks=args.initial_tasks,
+        workload=args.workload,
+        protection=args.protection,
+        job_duration_s=args.job_duration_s,
+        drain_flush_s=args.drain_flush_s,
+        shutdown_timeout_s=args.shutdown_timeout_s,
     )
     return sim_report(simulate(_profile(args), config, rules, tail_s=args.tail_s), args.out)
 
@@ -123,7 +135,35 @@ def _parser() -> argparse.ArgumentParser:
     simulate_args.add_argument("--per-task-from-bench", action="store_true")
     simulate_args.add_argument("--startup-s", type=float, default=60.0)
     simulate_args.add_argument("--max-tasks", type=int, help="override the Terraform default")
-    simulate_args.add_argument("--tail-s", type=float, default=0.0)
+    simulate_args.add_argument(
+        "--backlog-per-task-target", type=float, help="override the Terraform default"
+    )
+    simulate_args.add_argument(
+        "--stop-timeout-s", type=float, help="ECS stopTimeout; overrides the Terraform default"
+    )
+    simulate_args.add_argument("--tail-s", type=float, default=0.0, help="run on with no load")
+    simulate_args.add_argument("--initial-tasks", type=int, help="tasks at 0 s (default: min)")
+    simulate_args.add_argument(
+        "--protection",
+        choices=["none", "stream", "jobs"],
+        default="none",
+        help="who holds scale-in protection: none (a stream consumer, the default), stream "
+        "(the legacy [protection] stream = true), jobs (a `sluice jobs` runner while a job "
+        "runs; needs --workload jobs)",
+    )
+    simulate_args.add_argument(
+        "--workload",
+        choices=["records", "jobs"],
+        default="records",
+        help="jobs: --rate is jobs per second, each --job-duration-s of one task",
+    )
+    simulate_args.add_argument("--job-duration-s", type=float, default=600.0)
+    simulate_args.add_argument(
+        "--drain-flush-s", type=float, default=1.0, help="a stopping task's final flush"
+    )
+    simulate_args.add_argument(
+        "--shutdown-timeout-s", type=float, default=25.0, help="sluice's shutdown.timeout_s"
+    )
     commands.choices["scenario"].add_argument(
         "--aws", action="store_true", help="use the AWS account of the environment"
     )
