@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from batch_jobs.cli import main
+from consumer.cli.main import main
 
-sys.exit(main())
+sys.exit(main(["batch", *sys.argv[1:]]))

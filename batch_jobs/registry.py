@@ -11,16 +11,16 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ValidationError
 
-from batch_jobs.backfill import BackfillParams, backfill
-from batch_jobs.compact import CompactParams, compact
-from batch_jobs.extract_db import ExtractDbParams, extract_db
-from batch_jobs.extract_http import ExtractHttpParams, extract_http
+from batch_jobs.jobs.backfill import BackfillParams, backfill
+from batch_jobs.jobs.compact import CompactParams, compact
+from batch_jobs.jobs.extract_db import ExtractDbParams, extract_db
+from batch_jobs.jobs.extract_http import ExtractHttpParams, extract_http
+from batch_jobs.jobs.replay import ReplayParams, replay
+from batch_jobs.jobs.reprocess import ReprocessParams, reprocess
 from batch_jobs.options import split_options
 from batch_jobs.progress import Progress
-from batch_jobs.replay import ReplayParams, replay
-from batch_jobs.reprocess import ReprocessParams, reprocess
 from batch_jobs.runner import BatchPipeline, JobResult
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
 from consumer.errors import ConfigError
 

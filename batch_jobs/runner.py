@@ -14,16 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from batch_jobs.progress import Progress
-from consumer.assembly import assemble
-from consumer.aws import AwsClients
-from consumer.batcher import Cut
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
+from consumer.delivery.assembly import assemble
 from consumer.delivery.engine import Engine
+from consumer.delivery.stats import Stats
 from consumer.errors import RecordError
-from consumer.pipeline import Processed
-from consumer.record import Position, Record
+from consumer.flow import Cut, Position, Processed, Record
 from consumer.sources.bounded import BoundedSource
-from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from consumer.cli import main
+from consumer.cli.main import main
 
 sys.exit(main())

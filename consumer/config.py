@@ -18,14 +18,15 @@ from typing import Annotated, Any, Self
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from consumer.backlog import BacklogConfig
-from consumer.decode import DecodeConfig
+from consumer.delivery.buffer import BufferConfig
+from consumer.delivery.retry import RetryConfig
 from consumer.errors import ConfigError
-from consumer.health import HealthConfig
-from consumer.metrics import MetricsConfig
-from consumer.protection import ProtectionConfig
-from consumer.retry import RetryConfig
-from consumer.route import BufferConfig, RouteConfig
+from consumer.pipeline.decode import DecodeConfig
+from consumer.pipeline.route import RouteConfig
+from consumer.runtime.backlog import BacklogConfig
+from consumer.runtime.health import HealthConfig
+from consumer.runtime.metrics import MetricsConfig
+from consumer.runtime.protection import ProtectionConfig
 from consumer.sinks.dynamodb import DynamoDbSinkConfig
 from consumer.sinks.memory import MemorySinkConfig
 from consumer.sinks.postgres import PostgresSinkConfig

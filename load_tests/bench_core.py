@@ -21,13 +21,13 @@ sys.path.insert(0, str(REPO / "examples" / "clickstream"))
 from clickstream import PageView, Purchase, page_view_row, purchase_row  # noqa: E402
 from clickstream_events import generate  # noqa: E402
 
-from consumer.batcher import Cut, PartitionBatcher  # noqa: E402
 from consumer.config import load_config  # noqa: E402
-from consumer.decode import Decoder  # noqa: E402
-from consumer.pipeline import Pipeline  # noqa: E402
-from consumer.record import Position, Record  # noqa: E402
-from consumer.route import Route  # noqa: E402
-from consumer.routing import Router  # noqa: E402
+from consumer.delivery.buffer import PartitionBatcher  # noqa: E402
+from consumer.flow import Cut, Position, Record  # noqa: E402
+from consumer.pipeline.decode import Decoder  # noqa: E402
+from consumer.pipeline.process import Pipeline  # noqa: E402
+from consumer.pipeline.route import Route  # noqa: E402
+from consumer.pipeline.router import Router  # noqa: E402
 from load_tests.reader_loop import feed  # noqa: E402
 from load_tests.timing import interleaved_us  # noqa: E402
 

@@ -13,11 +13,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from consumer.decode import DecodeConfig, Decoder
-from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
+from consumer.flow import Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 from load_tests.reference import events, order_route
 from load_tests.timing import interleaved_us
 

@@ -18,7 +18,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
 from consumer.sources.kcl.processor import ShardProcessor, build_parts
 from load_tests.reference import events, order_route

@@ -3,7 +3,7 @@
 Both parse the same GetRecords response bodies (1,000 reference events each, base64 as
 Kinesis sends them). The baseline is what any boto3 loop pays per response: botocore's JSON
 parser with its default timestamp parser. sluice's figure is its clients' parser
-(`consumer.aws.fast_timestamp`) plus turning the entries into sluice `Record`s
+(`consumer.aws.clients.fast_timestamp`) plus turning the entries into sluice `Record`s
 (`to_records`, KPL check included): the reader's whole per-record parsing cost.
 """
 
@@ -16,7 +16,7 @@ import botocore.session
 import orjson
 from botocore import parsers
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.sources.kinesis.records import to_records
 from load_tests.reference import events
 from load_tests.timing import interleaved_us

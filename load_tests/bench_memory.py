@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from consumer.aws import AwsClients
-from consumer.emulator import embedded_emulator, provision
-from consumer.producer import put_all
+from consumer.aws.clients import AwsClients
+from consumer.local.emulator import embedded_emulator, provision
+from consumer.local.producer import put_all
 from load_tests.reference import events, order_route
 from tests.configfile import write_toml
 
@@ -61,7 +61,7 @@ def _peak_rss_mb(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(peak RSS in MB, seconds) of one child process running `sluice ARGS`."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "consumer.cli", *args],
+        [sys.executable, "-m", "consumer.cli.main", *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -12,8 +12,7 @@ from typing import Any
 
 import psycopg
 
-from consumer.record import Position
-from consumer.sinks.base import Batch
+from consumer.flow import Batch, Position
 from consumer.sinks.postgres import PostgresSink, PostgresSinkConfig
 
 URL = os.environ.get("SLUICE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

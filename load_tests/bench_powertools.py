@@ -28,13 +28,13 @@ from typing import Any
 import orjson
 from pydantic import Json
 
-from consumer.aws import fast_timestamp
-from consumer.batcher import PartitionBatcher
-from consumer.decode import DecodeConfig, Decoder
-from consumer.partitioning import PartitionConfig, Partitioner
-from consumer.pipeline import Pipeline
-from consumer.route import BufferConfig, Route, RouteConfig
-from consumer.routing import Router
+from consumer.aws.clients import fast_timestamp
+from consumer.delivery.buffer import BufferConfig, PartitionBatcher
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.partitioning import PartitionConfig, Partitioner
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 from consumer.sources.kinesis.records import to_records
 from load_tests.reader_loop import feed, gzip_writer
 from load_tests.reference import OrderEvent, events, order_route, order_row

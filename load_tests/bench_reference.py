@@ -14,12 +14,12 @@ import gzip
 
 import orjson
 
-from consumer.batcher import PartitionBatcher
-from consumer.decode import DecodeConfig, Decoder
-from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
-from consumer.route import BufferConfig, Route, RouteConfig
-from consumer.routing import Router
+from consumer.delivery.buffer import BufferConfig, PartitionBatcher
+from consumer.flow import Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 from load_tests.reader_loop import feed, gzip_writer
 from load_tests.reference import OrderEvent, events, order_route
 from load_tests.timing import interleaved_us

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import parse_config
-from consumer.emulator import embedded_emulator
-from consumer.service import build_service
+from consumer.local.emulator import embedded_emulator
+from consumer.runtime.service import build_service
 
 MESSAGES = 300
 

@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 import orjson
 
-from consumer.aws import AwsClients
-from consumer.load_profiles import LoadProfile
-from consumer.producer import MAX_BATCH, aggregate_groups, put_all
+from consumer.aws.clients import AwsClients
+from consumer.capacity.load_profiles import LoadProfile
+from consumer.local.producer import MAX_BATCH, aggregate_groups, put_all
 
 SQS_BATCH = 10
 
@@ -114,7 +114,7 @@ def pace(
 
 
 def kinesis_sender(client: Any, stream: str, aggregate: int = 0) -> Send:
-    """PutRecords in batches of up to 500, failed entries retried (consumer.producer);
+    """PutRecords in batches of up to 500, failed entries retried (consumer.local.producer);
     with `aggregate` > 1, KPL aggregates of that many user records each."""
 
     def send(records: list[tuple[str, bytes]]) -> tuple[int, int]:

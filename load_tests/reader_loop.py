@@ -9,9 +9,9 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Sequence
 
-from consumer.batcher import Cut, PartitionBatcher
-from consumer.pipeline import Pipeline
-from consumer.record import Record
+from consumer.delivery.buffer import PartitionBatcher
+from consumer.flow import Cut, Record
+from consumer.pipeline.process import Pipeline
 
 
 def feed(

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from consumer.autoscale_sim import SimResult
+from consumer.capacity.autoscale_sim import SimResult
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from consumer.autoscale_sim import SimConfig, load_rules, simulate
-from consumer.aws import AwsClients
-from consumer.load_profiles import LoadProfile
+from consumer.aws.clients import AwsClients
+from consumer.capacity.autoscale_sim import load_rules, simulate
+from consumer.capacity.autoscale_sim_config import SimConfig
+from consumer.capacity.load_profiles import LoadProfile
 from load_tests.report import Written, scenario_report, sim_report
 
 
@@ -79,7 +80,7 @@ def _endpoint(use_aws: bool) -> Iterator[str | None]:
     if use_aws or os.environ.get("AWS_ENDPOINT_URL"):
         yield os.environ.get("AWS_ENDPOINT_URL")
         return
-    from consumer.emulator import embedded_emulator
+    from consumer.local.emulator import embedded_emulator
 
     with embedded_emulator() as endpoint:
         yield endpoint

@@ -6,7 +6,7 @@ subprocess. It waits until a first warm-up record is written (sluice is up; that
 is checked but left out of the latencies), produces the profile onto the source, watches
 the lake (load_tests/watch.py) until every record is written or `drain_timeout_s`
 passes, stops sluice with SIGTERM, then reads every output back with the reliability
-checker (consumer/readback.py): lost, duplicates, unexpected.
+checker (consumer/local/readback.py): lost, duplicates, unexpected.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
+from consumer.capacity.load_profiles import LoadProfile
 from consumer.config import PipelineConfig, parse_config
-from consumer.emulator import provision
-from consumer.load_profiles import LoadProfile
-from consumer.readback import Found, read_lake, read_quarantine, verdict
+from consumer.local.emulator import provision
+from consumer.local.readback import Found, read_lake, read_quarantine, verdict
 from load_tests.producers import Events, Sent, kinesis_sender, pace, sqs_sender
 from load_tests.watch import LakeWatcher, WatchSample, percentile
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from consumer.readback import iter_objects
+from consumer.sinks.s3 import iter_objects
 from load_tests.producers import Sent
 
 

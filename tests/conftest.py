@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 
 
 def require(condition: bool, reason: str) -> None:
@@ -31,7 +31,7 @@ def emulator_endpoint() -> Iterator[str]:
         import moto.server  # noqa: F401
     except ImportError:
         require(False, "moto[server] is not installed (pip install -e '.[dev]')")
-    from consumer.emulator import embedded_emulator
+    from consumer.local.emulator import embedded_emulator
 
     with embedded_emulator() as endpoint:
         yield endpoint

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from consumer.record import Position
+from consumer.flow import Position
 from consumer.sources.kinesis.checkpoints import CheckpointStore, ShardCheckpoint
 
 

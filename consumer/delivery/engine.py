@@ -25,15 +25,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from consumer.batcher import Cut, PartitionBatcher
+from consumer.delivery.buffer import PartitionBatcher
+from consumer.delivery.flush import Flusher
+from consumer.delivery.hooks import FlushInfo, Hooks
+from consumer.delivery.retry import RetryConfig, backoff_delay
+from consumer.delivery.stats import Stats
 from consumer.errors import SinkError
-from consumer.faults import crash_point, hold_point
-from consumer.flush import Flusher
-from consumer.hooks import FlushInfo, Hooks
-from consumer.pipeline import Pipeline, Processed
-from consumer.retry import RetryConfig, backoff_delay
+from consumer.flow import Cut, Processed
+from consumer.pipeline.process import Pipeline
 from consumer.sources.base import Source, Unit
-from consumer.stats import Stats
+from consumer.testing.faults import crash_point, hold_point
 
 log = logging.getLogger(__name__)
 BatcherFactory = Callable[[str, str], PartitionBatcher]
@@ -227,7 +228,7 @@ class Engine:
                 self._before_next_attempt(cut, attempt, exc)
                 continue
             # every sink confirmed, nothing acked yet: the window the reliability suite
-            # kills a process in (consumer/faults.py)
+            # kills a process in (consumer/testing/faults.py)
             crash_point("after_write_before_ack")
             source.ack(cut)
             self.stats.add_cut(cut)

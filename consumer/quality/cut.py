@@ -17,10 +17,9 @@ from typing import Any
 
 import orjson
 
-from consumer.batcher import Cut
+from consumer.flow import Batch, Cut
+from consumer.pipeline.quarantine import QUARANTINE_ROUTE
 from consumer.quality.gate import RouteQuality
-from consumer.quarantine import QUARANTINE_ROUTE
-from consumer.sinks.base import Batch
 
 log = logging.getLogger(__name__)
 _ENCODE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS

@@ -9,35 +9,13 @@ between a write and the checkpoint replays the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from consumer.aws import AwsClients
-from consumer.record import Position
-
-
-@dataclass(slots=True)
-class Batch:
-    route: str
-    source: str
-    partition: str
-    output_partition: str
-    first_position: Position
-    last_position: Position
-    rows: list[dict[str, Any]]
-    lines: list[bytes]
-    key_fields: tuple[str, ...] = ()
-    version_field: str | None = None
-    column_types: Mapping[str, Any] | None = None
-    """Python types of the columns, from the route's output model, for create-if-missing."""
-    quality: dict[str, Any] | None = None
-    """The route's quality result for this batch (consumer/quality), when it has checks."""
-
-    @property
-    def nbytes(self) -> int:
-        return sum(len(line) for line in self.lines)
+from consumer.aws.clients import AwsClients
+from consumer.flow import Batch
 
 
 @dataclass(slots=True)

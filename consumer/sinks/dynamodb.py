@@ -21,7 +21,8 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumer.sinks.base import Batch, BuildContext
+from consumer.flow import Batch
+from consumer.sinks.base import BuildContext
 from consumer.sinks.rows import one_per_key
 
 _CHUNK = 25

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from consumer.sinks.base import Batch, BuildContext
+from consumer.flow import Batch
+from consumer.sinks.base import BuildContext
 
 
 class InjectedSinkError(Exception):

@@ -25,7 +25,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from consumer.sinks.base import Batch, BuildContext
+from consumer.flow import Batch
+from consumer.sinks.base import BuildContext
 from consumer.sinks.rows import columns_of, one_per_key
 
 log = logging.getLogger(__name__)

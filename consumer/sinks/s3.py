@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from collections.abc import Container, Iterator
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -16,8 +17,9 @@ import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumer.partitioning import sanitize
-from consumer.sinks.base import Batch, BuildContext
+from consumer.flow import Batch
+from consumer.pipeline.partitioning import sanitize
+from consumer.sinks.base import BuildContext
 
 _NON_RETRIABLE_CODES = frozenset(
     {
@@ -120,3 +122,17 @@ class S3Sink:
 
     def close(self) -> None:
         return None
+
+
+def iter_objects(
+    s3: Any, bucket: str, prefix: str, skip: Container[str] = ()
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(key, rows) of every gzip'd JSON Lines object under `prefix`, but those in `skip`."""
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
+        for obj in page.get("Contents", []):
+            if obj["Key"] in skip or not obj["Key"].endswith(".jsonl.gz"):
+                continue
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            lines = gzip.decompress(body).splitlines()
+            yield obj["Key"], [orjson.loads(line) for line in lines if line]

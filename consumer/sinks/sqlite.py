@@ -21,7 +21,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from consumer.errors import SinkError
-from consumer.sinks.base import Batch, BuildContext
+from consumer.flow import Batch
+from consumer.sinks.base import BuildContext
 from consumer.sinks.rows import columns_of, one_per_key
 
 

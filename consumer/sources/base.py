@@ -19,10 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from consumer.batcher import Cut
 from consumer.errors import RecordError
-from consumer.pipeline import Processed
-from consumer.record import Position, Record
+from consumer.flow import Cut, Position, Processed, Record
 
 NO_ERRORS: Mapping[int, RecordError] = {}
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 
-from consumer.batcher import Cut
 from consumer.errors import RecordError
-from consumer.pipeline import Processed
-from consumer.record import Record
+from consumer.flow import Cut, Processed, Record
 from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 
 

@@ -10,10 +10,10 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from consumer.assembly import Assembly, assemble
-from consumer.aws import AwsClients
-from consumer.batcher import Cut
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig, parse_config
+from consumer.delivery.assembly import Assembly, assemble
+from consumer.flow import Cut
 from consumer.sinks.memory import ListSink
 from consumer.sinks.s3 import object_key
 from consumer.sources.base import Source

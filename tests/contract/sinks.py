@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from consumer.assembly import Assembly
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
+from consumer.delivery.assembly import Assembly
 from consumer.sinks.memory import ListSink
 from consumer.sinks.s3 import object_key
 from tests.conftest import PG_URL, require

@@ -14,22 +14,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
-from consumer.assembly import Assembly
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
+from consumer.delivery.assembly import Assembly
 from consumer.delivery.engine import Engine
-from consumer.hooks import Hooks
-from consumer.record import Position
-from consumer.retry import RetryConfig
+from consumer.delivery.hooks import Hooks
+from consumer.delivery.retry import RetryConfig
+from consumer.delivery.stats import Stats
+from consumer.flow import Position
 from consumer.sources.base import Source
 from consumer.sources.bounded import BoundedSource
 from consumer.sources.kcl.processor import ShardParts, ShardProcessor
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.reader import KinesisSource
+from consumer.sources.objects import ObjectReader
 from consumer.sources.sqs.config import SqsSourceConfig
-from consumer.sources.sqs.messages import ObjectReader
 from consumer.sources.sqs.reader import SqsSource
-from consumer.stats import Stats
 from tests.contract.parts import CrashBeforeAck
 
 
@@ -301,7 +301,7 @@ class BoundedHarness:
         self.payloads += payloads
 
     def _records(self) -> Iterator[Any]:
-        from consumer.record import Record
+        from consumer.flow import Record
 
         for index in range(self.cursor, len(self.payloads)):
             yield Record(

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.errors import SinkError
-from consumer.record import Position
-from consumer.sinks.base import Batch
+from consumer.flow import Batch, Position
 from tests.contract.parts import Crashed, bodies, build, config
 from tests.contract.sinks import SINKS, SinkHarness
 from tests.contract.sources import BoundedHarness

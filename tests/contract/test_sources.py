@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.errors import SinkError
 from tests.contract.parts import Crashed, bodies, build, config, object_ids, row_ids, sink
 from tests.contract.sources import HARNESSES, ChildExited, Harness

@@ -15,7 +15,7 @@ import pytest
 from batch_jobs.ledger import finished_parts, marker_key
 from batch_jobs.parts import select
 from batch_jobs.registry import run_job
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.configfile import write_toml
 from tests.e2e.chaos import sluice_env
 from tests.integration.batch_inputs import outputs, parquet_bytes, put_inputs, readings

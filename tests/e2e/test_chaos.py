@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.configfile import write_toml
 from tests.e2e.chaos import chaos_loop, check, run_sluice, sluice_env
 from tests.integration.harness import Harness, reading

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.load_profiles import LoadProfile
+from consumer.aws.clients import AwsClients
+from consumer.capacity.load_profiles import LoadProfile
 from load_tests.scenario import run_scenario, scenario_config
 from tests.e2e.chaos import sluice_env
 

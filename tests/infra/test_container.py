@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from consumer.cli import _parser
+from consumer.cli.main import _parser
 from tests.infra.tf import EXAMPLE, MODULES, ROOT, load_dir
 
 DOCKERFILE = ROOT / "Dockerfile"

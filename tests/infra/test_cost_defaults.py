@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.cost import Shape
-from consumer.cost.shape import ECR_IMAGES_KEPT, EXAMPLE_INTERFACE_ENDPOINTS
+from consumer.capacity.cost import Shape
+from consumer.capacity.cost.shape import ECR_IMAGES_KEPT, EXAMPLE_INTERFACE_ENDPOINTS
 from tests.infra.tf import EXAMPLE, MODULES, load_dir
 
 

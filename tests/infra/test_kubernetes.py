@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from consumer.cli import _parser
+from consumer.cli.main import _parser
 from consumer.config import load_config
 from tests.infra.tf import INFRA, ROOT
 

@@ -1,11 +1,11 @@
-"""The autoscaling simulator's rules are the Terraform's: consumer/scaling_rules.json equals
-the defaults of the consumer_service module and of the example environment."""
+"""The autoscaling simulator's rules are the Terraform's: consumer/capacity/scaling_rules.json
+equals the defaults of the consumer_service module and of the example environment."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from consumer.autoscale_sim import load_rules
+from consumer.capacity.autoscale_sim import load_rules
 from tests.infra.tf import EXAMPLE, MODULES, load_dir
 
 

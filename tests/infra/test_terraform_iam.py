@@ -43,19 +43,19 @@ ALLOWED = {
     "cloudwatch:PutMetricData",
     "kms:Decrypt",
     "kms:GenerateDataKey",
-    # consumer/protection.py (scale-in protection through the ECS agent) and
-    # consumer/backlog.py (running task count for BacklogPerTask).
+    # consumer/runtime/protection.py (scale-in protection through the ECS agent) and
+    # consumer/runtime/backlog.py (running task count for BacklogPerTask).
     "ecs:GetTaskProtection",
     "ecs:UpdateTaskProtection",
     "ecs:ListTasks",
     "elasticfilesystem:ClientMount",
     "elasticfilesystem:ClientWrite",
-    # consumer/ecs.py: workflow units and job messages with launch = "ecs" run as batch
+    # consumer/aws/ecs.py: workflow units and job messages with launch = "ecs" run as batch
     # tasks (RunTask, which passes the task's roles), waited for with DescribeTasks.
     "ecs:RunTask",
     "ecs:DescribeTasks",
     "iam:PassRole",
-    # batch_jobs/workflow.py: a failed run is published to the workflow's topic.
+    # batch_jobs/workflow/runner.py: a failed run is published to the workflow's topic.
     "sns:Publish",
 }
 
@@ -239,7 +239,7 @@ def test_pass_role_passes_only_the_batch_roles_and_only_to_ecs_tasks() -> None:
 
 def test_run_records_and_failure_notices_are_scoped() -> None:
     records = _by_sid("WorkflowRunRecords")
-    # batch_jobs/runrecord.py: conditional PutItem/UpdateItem, consistent Query.
+    # batch_jobs/workflow/runrecord.py: conditional PutItem/UpdateItem, consistent Query.
     assert set(records["actions"]) == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from batch_jobs import runrecord
-from consumer import jobs
+from batch_jobs.messages import spec as jobs
+from batch_jobs.workflow import runrecord
 from consumer.sources.kinesis import checkpoints
 from tests.infra.tf import EXAMPLE, MODULES, load_dir
 

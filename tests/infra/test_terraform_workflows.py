@@ -1,5 +1,5 @@
 """The example deployment runs workflows and `launch = "ecs"` job messages: its batch and
-workflow tasks carry the SLUICE_ECS_* settings consumer/ecs.py reads, pointing at the
+workflow tasks carry the SLUICE_ECS_* settings consumer/aws/ecs.py reads, pointing at the
 batch task definition, and a schedule starts `sluice batch workflow run`."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from batch_jobs.workflow_config import ENV_PREFIX as WORKFLOW_PREFIX
-from batch_jobs.workflow_config import WorkflowConfig
-from consumer.cli import _parser
-from consumer.ecs import ENV_PREFIX, EcsLaunchConfig
+from batch_jobs.workflow.config import ENV_PREFIX as WORKFLOW_PREFIX
+from batch_jobs.workflow.config import WorkflowConfig
+from consumer.aws.ecs import ENV_PREFIX, EcsLaunchConfig
+from consumer.cli.main import _parser
 from tests.infra.tf import EXAMPLE, MODULES, load_dir
 
 # What the launcher reads from the environment (poll_interval_s is code-only).
@@ -84,7 +84,7 @@ def test_batch_and_workflow_tasks_get_the_launch_settings_not_the_consumer() -> 
 
 def test_workflow_fields_of_the_deployment_reach_the_workflow_file() -> None:
     """The runs table, topic and bucket the Terraform creates override the workflow file's
-    fields, under the names batch_jobs/workflow_config.py reads, and exist as fields."""
+    fields, under the names batch_jobs/workflow/config.py reads, and exist as fields."""
     example = _example()
     env = example.locals["workflow_environment"]
     assert env == {

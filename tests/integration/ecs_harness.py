@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.ecs import EcsLaunchConfig
-from consumer.emulator_ecs import LocalEcsAgent
+from consumer.aws.clients import AwsClients
+from consumer.aws.ecs import EcsLaunchConfig
+from consumer.local.emulator_ecs import LocalEcsAgent
 from tests.integration.harness import REPO
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice:test"

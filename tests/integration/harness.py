@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig, parse_config
-from consumer.emulator import provision
-from consumer.producer import put_all
-from consumer.readback import iter_objects
-from consumer.service import Service, build_service
+from consumer.local.emulator import provision
+from consumer.local.producer import put_all
+from consumer.runtime.service import Service, build_service
+from consumer.sinks.s3 import iter_objects
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.reader import KinesisSource
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig, parse_config
-from consumer.emulator import provision
-from consumer.service import Service
+from consumer.local.emulator import provision
+from consumer.runtime.service import Service
 from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.reader import SqsSource
 from tests.integration.harness import Harness

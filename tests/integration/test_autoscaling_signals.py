@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.backlog import BacklogConfig, BacklogPublisher
+from consumer.aws.clients import AwsClients
+from consumer.runtime.backlog import BacklogConfig, BacklogPublisher
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.readback import iter_objects
+from consumer.aws.clients import AwsClients
+from consumer.sinks.s3 import iter_objects
 from consumer.sources.kinesis import kpl
 from tests.integration.harness import Harness, reading
 

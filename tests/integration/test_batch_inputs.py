@@ -13,7 +13,7 @@ import pytest
 from batch_jobs.ledger import finished_parts, marker_key, missing_parts
 from batch_jobs.registry import run_job
 from batch_jobs.runner import JobResult
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.errors import ConfigError
 from tests.integration.batch_inputs import body, outputs, parquet_bytes, put_inputs, readings
 from tests.integration.harness import Harness

@@ -11,8 +11,8 @@ import pytest
 from pydantic import Field
 
 from batch_jobs.registry import run_job
-from consumer.aws import AwsClients
-from consumer.readback import iter_objects
+from consumer.aws.clients import AwsClients
+from consumer.sinks.s3 import iter_objects
 from tests.integration.harness import Harness, Reading, reading
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.record import Position
+from consumer.aws.clients import AwsClients
+from consumer.flow import Position
 from consumer.sources.kinesis.checkpoints import (
     DynamoCheckpointStore,
     create_table,

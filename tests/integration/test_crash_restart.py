@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.faults import Crash, CrashingCheckpoints
 from tests.integration.harness import Harness, kinesis_reader, reading
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.record import Position
-from consumer.sinks.base import Batch
+from consumer.aws.clients import AwsClients
+from consumer.flow import Batch, Position
 from consumer.sinks.dynamodb import DynamoDbSink, DynamoDbSinkConfig
 
 pytestmark = pytest.mark.integration

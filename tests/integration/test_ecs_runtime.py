@@ -16,12 +16,12 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.emulator import provision
-from consumer.health import probe
-from consumer.jobrunner import JobRunner
-from consumer.jobs import JobLedger, create_ledger_table
-from consumer.protection import ProtectionConfig, ScaleInProtection
+from batch_jobs.messages.runner import JobRunner
+from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from consumer.aws.clients import AwsClients
+from consumer.local.emulator import provision
+from consumer.runtime.health import probe
+from consumer.runtime.protection import ProtectionConfig, ScaleInProtection
 from consumer.testing.ecs_agent import FakeEcsAgent
 from tests.configfile import write_toml
 from tests.integration.sqs_harness import SqsHarness, body, make_sqs_config

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import parse_config
-from consumer.emulator import provision
+from consumer.local.emulator import provision
 from tests.integration.harness import Harness, make_config, reading
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,11 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from batch_jobs.extract_db import decode_value
+from batch_jobs.jobs.extract_db import decode_value
 from batch_jobs.registry import run_job
 from batch_jobs.runner import JobResult
 from batch_jobs.state import StateError, StateStore
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.configfile import write_toml
 from tests.e2e.chaos import sluice_env
 from tests.integration.harness import Harness

@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
-from batch_jobs.http_pages import retry_after_s
+from batch_jobs.jobs.http_pages import retry_after_s
 from batch_jobs.registry import run_job
 from batch_jobs.runner import JobResult
 from batch_jobs.state import StateStore
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.configfile import write_toml
 from tests.e2e.chaos import sluice_env
 from tests.integration.harness import Harness, reading

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.errors import SinkError
-from consumer.quarantine import original_bytes
+from consumer.pipeline.quarantine import original_bytes
 from tests.faults import FaultyClient
 from tests.integration.harness import Harness, kinesis_reader, reading
 

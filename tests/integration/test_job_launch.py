@@ -11,13 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from batch_jobs.dispatch import BatchDispatch
-from consumer import dlq
-from consumer.aws import AwsClients
-from consumer.ecs import EcsLauncher
-from consumer.emulator_ecs import LocalEcsAgent
-from consumer.jobrunner import JobRunner
-from consumer.jobs import JobLedger, create_ledger_table
+from batch_jobs.messages.dispatch import BatchDispatch
+from batch_jobs.messages.runner import JobRunner
+from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from consumer.aws.clients import AwsClients
+from consumer.aws.ecs import EcsLauncher
+from consumer.local.emulator_ecs import LocalEcsAgent
+from consumer.sources.sqs import dlq
 from tests.configfile import write_toml
 from tests.integration.ecs_harness import IMAGE, ecs_cluster
 from tests.integration.harness import REPO, Harness, reading

@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer import dlq
-from consumer.aws import AwsClients
-from consumer.jobrunner import JobRunner
-from consumer.jobs import JobLedger, create_ledger_table
+from batch_jobs.messages.runner import JobRunner
+from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from consumer.aws.clients import AwsClients
+from consumer.sources.sqs import dlq
 
 pytestmark = pytest.mark.integration
 

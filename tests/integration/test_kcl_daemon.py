@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.records import to_records
 from tests.configfile import write_toml
@@ -76,7 +76,7 @@ def h2_endpoint() -> Iterator[str]:
     from hypercorn.config import Config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from consumer import emulator_reshard
+    from consumer.local import emulator_reshard
     from consumer.sources.kcl.cli import find_jars
 
     find_jars(None)  # real jars, not placeholders

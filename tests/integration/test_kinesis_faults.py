@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.producer import aggregate_groups
+from consumer.aws.clients import AwsClients
+from consumer.local.producer import aggregate_groups
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore
 from tests.faults import FaultyClient
 from tests.integration.harness import Harness, kinesis_reader, reading
@@ -27,7 +27,7 @@ def test_reshard_on_the_emulator_ends_the_parent_and_starts_its_children(
     aws: AwsClients, unique: str, tmp_path: Path
 ) -> None:
     # GIVEN records on a stream, then a split of shard 0, then more records (the embedded
-    # emulator reshards as Kinesis does: consumer/emulator_reshard.py)
+    # emulator reshards as Kinesis does: consumer/local/emulator_reshard.py)
     harness = Harness.create(aws, unique, tmp_path, max_records=20)
     kinesis = aws.client("kinesis")
     stream = harness.stream

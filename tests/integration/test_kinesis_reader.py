@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.integration.harness import Harness, kinesis_reader, reading
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.load_profiles import LoadProfile
+from consumer.aws.clients import AwsClients
+from consumer.capacity.load_profiles import LoadProfile
 from consumer.sources.kinesis import kpl
 from load_tests.producers import Events, Sent, kinesis_sender, pace, sqs_sender
 

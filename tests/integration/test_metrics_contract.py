@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.metrics import CONTRACT
+from consumer.aws.clients import AwsClients
+from consumer.runtime.metrics import CONTRACT
 from tests.integration.harness import Harness, reading
 
 pytestmark = pytest.mark.integration

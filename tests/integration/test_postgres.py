@@ -13,11 +13,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import parse_config
-from consumer.record import Position
-from consumer.retry import RetryConfig, call_with_retry
-from consumer.sinks.base import Batch
+from consumer.delivery.retry import RetryConfig, call_with_retry
+from consumer.flow import Batch, Position
 from consumer.sinks.postgres import PostgresSink, PostgresSinkConfig, safe_target
 from tests.faults import TcpOutage
 from tests.integration.harness import Harness, reading

@@ -11,11 +11,11 @@ import orjson
 import pytest
 
 from batch_jobs.registry import run_job
-from consumer.aws import AwsClients
-from consumer.cli import main
+from consumer.aws.clients import AwsClients
+from consumer.cli.main import main
 from consumer.config import parse_config
-from consumer.emulator import provision
-from consumer.metrics import CONTRACT
+from consumer.local.emulator import provision
+from consumer.runtime.metrics import CONTRACT
 from tests.configfile import write_toml
 from tests.integration.harness import Harness, make_config, reading
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from consumer.aws import AwsClients
-from consumer.batcher import Cut
+from consumer.aws.clients import AwsClients
 from consumer.errors import SinkError
+from consumer.flow import Cut
 from tests.faults import FaultyClient
 from tests.integration.sqs_harness import POISON_TEXT, SqsHarness, body, sqs_reader
 

@@ -12,14 +12,14 @@ from typing import Any
 import orjson
 import pytest
 
-from batch_jobs.cli_workflow import render_status
-from batch_jobs.runrecord import RunRecords, create_runs_table
-from batch_jobs.workflow import WorkflowRunner
-from batch_jobs.workflow_config import load_workflow
-from consumer.aws import AwsClients
-from consumer.ecs import EcsLauncher
-from consumer.emulator_ecs import LocalEcsAgent
-from consumer.readback import iter_objects
+from batch_jobs.workflow.config import load_workflow
+from batch_jobs.workflow.runner import WorkflowRunner
+from batch_jobs.workflow.runrecord import RunRecords, create_runs_table
+from consumer.aws.clients import AwsClients
+from consumer.aws.ecs import EcsLauncher
+from consumer.cli.workflow import render_status
+from consumer.local.emulator_ecs import LocalEcsAgent
+from consumer.sinks.s3 import iter_objects
 from tests.integration.ecs_harness import ecs_cluster, topic_with_queue
 from tests.integration.harness import REPO, reading
 from tests.integration.http_api import Api, serve

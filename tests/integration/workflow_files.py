@@ -13,7 +13,7 @@ import gzip
 from pathlib import Path
 from typing import Any
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from tests.configfile import _inline
 from tests.integration.harness import Reading, reading
 

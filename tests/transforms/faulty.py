@@ -1,5 +1,5 @@
 """An external transform (protocol version 1) that misbehaves on purpose, for the tests of
-consumer/transforms/external.py. Usage: python faulty.py MODE STATE_DIR [TRIP_ID].
+consumer/pipeline/external.py. Usage: python faulty.py MODE STATE_DIR [TRIP_ID].
 
 A record's row is the record itself (without "trip"), with "double" = 2 * n when it has an
 "n"; a record with "fail" gets an error answer. A record trips when it has "trip" true or

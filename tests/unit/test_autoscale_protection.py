@@ -11,10 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from consumer.autoscale_sim import SimConfig, SimResult, load_rules, simulate
-from consumer.autoscale_sim_tasks import Fleet, SimTask
-from consumer.autoscale_sim_work import StreamWork
-from consumer.load_profiles import LoadProfile
+from consumer.capacity.autoscale_sim import SimResult, load_rules, simulate
+from consumer.capacity.autoscale_sim_config import SimConfig
+from consumer.capacity.autoscale_sim_tasks import Fleet, SimTask
+from consumer.capacity.autoscale_sim_work import StreamWork
+from consumer.capacity.load_profiles import LoadProfile
 from load_tests.run import main as run_main
 
 RULES = replace(load_rules(), max_tasks=10)

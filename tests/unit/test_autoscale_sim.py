@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from consumer.autoscale_sim import SimConfig, SimResult, load_rules, simulate
-from consumer.load_profiles import LoadProfile
+from consumer.capacity.autoscale_sim import SimResult, load_rules, simulate
+from consumer.capacity.autoscale_sim_config import SimConfig
+from consumer.capacity.load_profiles import LoadProfile
 
 STEP_AT, HOLD = 600.0, 1200.0
 DROP = STEP_AT + HOLD

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.utils import parse_timestamp
 
-from consumer.aws import AwsClients, fast_timestamp
+from consumer.aws.clients import AwsClients, fast_timestamp
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from consumer.batcher import PartitionBatcher, RouteKeys
-from consumer.pipeline import Item
-from consumer.record import Position
-from consumer.route import BufferConfig
+from consumer.delivery.buffer import BufferConfig, PartitionBatcher
+from consumer.flow import Item, Position, RouteKeys
 
 
 class FakeClock:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer.cli import main
-from consumer.cost import (
+from consumer.capacity.cost import (
     HOURS_PER_MONTH,
     PRICES,
     PRICES_AS_OF,
@@ -23,6 +22,7 @@ from consumer.cost import (
     shards_for,
     tasks_for,
 )
+from consumer.cli.main import main
 
 
 def _line(result: CostEstimate, service: str, item: str) -> float:

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from consumer.cost import (
+from consumer.capacity.cost import (
     HOURS_PER_MONTH,
     PRICES,
     SECONDS_PER_MONTH,
@@ -17,7 +17,7 @@ from consumer.cost import (
     estimate,
     from_args,
 )
-from consumer.cost.sizing import (
+from consumer.capacity.cost.sizing import (
     INSIGHTS_CONTAINER_EVENT_BYTES,
     INSIGHTS_TASK_EVENT_BYTES,
     MINUTES_PER_MONTH,

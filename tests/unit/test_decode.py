@@ -8,8 +8,8 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from consumer.decode import DecodeConfig, Decoder
 from consumer.errors import RecordError
+from consumer.pipeline.decode import DecodeConfig, Decoder
 
 MakeDecoder = Callable[..., Decoder]
 

@@ -12,11 +12,11 @@ import pytest
 from pydantic import BaseModel
 
 from consumer.config import load_config
-from consumer.decode import DecodeConfig, Decoder
-from consumer.pipeline import Item, Pipeline
-from consumer.record import Position, Record
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
+from consumer.flow import Item, Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clickstream" / "pipeline.toml"
 

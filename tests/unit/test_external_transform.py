@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from consumer.decode import DecodeConfig, Decoder
-from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
-from consumer.transforms.external import ExternalTransform, ExternalTransformConfig, Rejected
+from consumer.flow import Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.external import ExternalTransform, ExternalTransformConfig, Rejected
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 
 FIXTURE = str(Path(__file__).resolve().parents[1] / "fixtures" / "external_transform.py")
 

@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic_core import TzInfo
 
-from consumer.decode import DecodeConfig, Decoder, _has
 from consumer.errors import RecordError
-from consumer.partitioning import PartitionConfig, Partitioner, to_datetime
-from consumer.pipeline import Item, Pipeline
-from consumer.record import Position, Record
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
+from consumer.flow import Item, Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder, _has
+from consumer.pipeline.partitioning import PartitionConfig, Partitioner, to_datetime
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 from load_tests.reference import events, order_route
 
 # Bytes rich in what the scans look for, so that candidates, near misses and hits abound.

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from consumer.batcher import Cut
+from consumer.delivery.flush import Flusher
+from consumer.delivery.retry import RetryConfig
 from consumer.errors import SinkError
-from consumer.flush import Flusher
-from consumer.record import Position
-from consumer.retry import RetryConfig
-from consumer.sinks.base import Batch
+from consumer.flow import Batch, Cut, Position
 from consumer.sinks.memory import ListSink
 
 

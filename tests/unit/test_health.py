@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from consumer.health import HealthConfig, HealthServer, HealthState, default_url, probe
+from consumer.runtime.health import HealthConfig, HealthServer, HealthState, default_url, probe
 
 
 class Clock:

@@ -9,11 +9,11 @@ from uuid import UUID
 import orjson
 from pydantic import BaseModel
 
-from consumer.decode import DecodeConfig, Decoder
-from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
+from consumer.flow import Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 
 
 class Payment(BaseModel):

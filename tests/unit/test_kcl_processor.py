@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
-from consumer.hooks import FlushInfo, Hook
+from consumer.delivery.hooks import FlushInfo, Hook
 from consumer.sinks.memory import ListSink
 from consumer.sources.kcl.processor import ShardParts, ShardProcessor, build_parts
 from consumer.sources.kinesis import kpl

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from consumer.record import Position
+from consumer.flow import Position
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.records import to_records
 

@@ -9,14 +9,14 @@ import orjson
 import pytest
 from pydantic import BaseModel, Field
 
-from consumer.assembly import assemble
-from consumer.aws import AwsClients
+from consumer.aws.clients import AwsClients
 from consumer.config import parse_config
-from consumer.decode import DecodeConfig, Decoder
-from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
+from consumer.delivery.assembly import assemble
+from consumer.flow import Position, Record
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 
 
 class Event(BaseModel):

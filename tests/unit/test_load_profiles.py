@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from consumer.load_profiles import LoadProfile
+from consumer.capacity.load_profiles import LoadProfile
 
 
 def test_shapes() -> None:

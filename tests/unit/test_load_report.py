@@ -10,8 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from consumer.autoscale_sim import SimConfig, load_rules, simulate
-from consumer.load_profiles import LoadProfile
+from consumer.capacity.autoscale_sim import load_rules, simulate
+from consumer.capacity.autoscale_sim_config import SimConfig
+from consumer.capacity.load_profiles import LoadProfile
 from load_tests.report import sim_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

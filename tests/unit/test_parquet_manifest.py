@@ -11,10 +11,10 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from batch_jobs.inputs import input_format, locate, parse_manifest
+from batch_jobs.jobs.inputs import input_format, locate, parse_manifest
+from batch_jobs.jobs.parquet import _micro, row_json
 from batch_jobs.ledger import check_run_id, marker_key
 from batch_jobs.options import split_options
-from batch_jobs.parquet import _micro, row_json
 from consumer.errors import ConfigError
 
 UTC = datetime.UTC

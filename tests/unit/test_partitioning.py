@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consumer.errors import RecordError
-from consumer.partitioning import PartitionConfig, Partitioner, sanitize
+from consumer.pipeline.partitioning import PartitionConfig, Partitioner, sanitize
 
 SAFE = re.compile(r"^[A-Za-z0-9_.%u\-]+$")
 MakePartitioner = Callable[..., Partitioner]

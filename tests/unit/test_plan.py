@@ -8,9 +8,9 @@ import re
 import orjson
 import pytest
 
-from consumer.cli import main
-from consumer.cost import HOURS_PER_MONTH, PRICES, Shape, estimate
-from consumer.plan import configure_parser, make_plan, render
+from consumer.capacity.cost import HOURS_PER_MONTH, PRICES, Shape, estimate
+from consumer.capacity.plan import configure_parser, make_plan, render
+from consumer.cli.main import main
 
 
 def _args(*argv: str) -> argparse.Namespace:

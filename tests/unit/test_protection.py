@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumer.protection import ProtectionConfig, ScaleInProtection, put_protection
+from consumer.runtime.protection import ProtectionConfig, ScaleInProtection, put_protection
 from consumer.testing.ecs_agent import FakeEcsAgent
 
 

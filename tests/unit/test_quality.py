@@ -11,16 +11,14 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from consumer.batcher import Cut
+from consumer.delivery.flush import Flusher
+from consumer.delivery.retry import RetryConfig
 from consumer.errors import ConfigError
-from consumer.flush import Flusher
+from consumer.flow import Batch, Cut, Position
+from consumer.pipeline.quarantine import QUARANTINE_ROUTE
 from consumer.quality.config import QualityConfig
 from consumer.quality.expr import SafeExpression
 from consumer.quality.gate import RouteQuality
-from consumer.quarantine import QUARANTINE_ROUTE
-from consumer.record import Position
-from consumer.retry import RetryConfig
-from consumer.sinks.base import Batch
 from consumer.sinks.memory import ListSink
 
 NOW = 1_800_000_000.0

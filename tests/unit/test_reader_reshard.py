@@ -5,20 +5,21 @@ from __future__ import annotations
 import orjson
 from pydantic import BaseModel
 
-from consumer.batcher import PartitionBatcher, RouteKeys
-from consumer.decode import DecodeConfig, Decoder
+from consumer.delivery.buffer import BufferConfig, PartitionBatcher
 from consumer.delivery.engine import Engine
-from consumer.flush import Flusher
-from consumer.pipeline import Pipeline
-from consumer.quarantine import QUARANTINE_ROUTE
-from consumer.retry import RetryConfig
-from consumer.route import BufferConfig, Route, RouteConfig
-from consumer.routing import Router
+from consumer.delivery.flush import Flusher
+from consumer.delivery.retry import RetryConfig
+from consumer.flow import RouteKeys
+from consumer.pipeline.decode import DecodeConfig, Decoder
+from consumer.pipeline.process import Pipeline
+from consumer.pipeline.quarantine import QUARANTINE_ROUTE
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 from consumer.sinks.memory import ListSink
 from consumer.sources.kinesis.checkpoints import MemoryCheckpointStore
 from consumer.sources.kinesis.config import KinesisSourceConfig
-from consumer.sources.kinesis.fake import FakeKinesis
 from consumer.sources.kinesis.reader import KinesisSource
+from consumer.testing.fake_kinesis import FakeKinesis
 
 
 class Tick(BaseModel):

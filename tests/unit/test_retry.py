@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from consumer.delivery.retry import RetryConfig, backoff_delay, call_with_retry
 from consumer.errors import SinkError
-from consumer.retry import RetryConfig, backoff_delay, call_with_retry
 
 
 class Transient(Exception):

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from consumer.errors import ConfigError, RecordError
-from consumer.route import Route, RouteConfig
+from consumer.pipeline.route import Route, RouteConfig
 
 HERE = __name__  # "tests.unit.test_route"
 

@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from consumer.errors import ConfigError, RecordError
-from consumer.route import Route, RouteConfig
-from consumer.routing import Router
+from consumer.pipeline.route import Route, RouteConfig
+from consumer.pipeline.router import Router
 
 
 class Anything(BaseModel):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.record import Position
-from consumer.sinks.base import Batch
+from consumer.flow import Batch, Position
 from consumer.sinks.s3 import object_key
 
 
@@ -44,7 +43,7 @@ def test_hostile_partition_and_route_names_cannot_escape_the_prefix() -> None:
 
 def test_very_long_partition_values_keep_the_key_under_1024_bytes() -> None:
     # GIVEN a route partitioned by a field whose value is 10,000 characters of look-alikes
-    from consumer.partitioning import PartitionConfig, Partitioner
+    from consumer.pipeline.partitioning import PartitionConfig, Partitioner
 
     partitioner = Partitioner(PartitionConfig(fields=("tenant",)))
     cyrillic_a = "\u0430"  # looks like a Latin "a"

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from consumer.errors import SinkError
-from consumer.record import Position
-from consumer.sinks.base import Batch
+from consumer.flow import Batch, Position
 from consumer.sinks.sqlite import SqliteSink, SqliteSinkConfig
 
 MakeBatch = Callable[..., Batch]

@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 import pytest
 
-from consumer.decode import DecodeConfig
 from consumer.errors import RecordError
-from consumer.sources.sqs.messages import POINTER_CLASS, ObjectReader, payloads
+from consumer.pipeline.decode import DecodeConfig
+from consumer.sources.objects import ObjectReader
+from consumer.sources.sqs.messages import POINTER_CLASS, payloads
 
 
 class FakeS3:

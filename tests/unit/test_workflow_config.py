@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from batch_jobs.workflow import unit_command
-from batch_jobs.workflow_config import expand, load_workflow
-from batch_jobs.workflow_unit import find_unit, run_values, units_of
-from consumer.ecs import EcsLaunchConfig
+from batch_jobs.workflow.config import expand, load_workflow
+from batch_jobs.workflow.runner import unit_command
+from batch_jobs.workflow.unit import find_unit, run_values, units_of
+from consumer.aws.ecs import EcsLaunchConfig
 from consumer.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clickstream" / "workflow.toml"

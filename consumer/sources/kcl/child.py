@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     kcl = importlib.import_module("amazon_kclpy.kcl")  # untyped; needed only here
 
-    from consumer.aws import AwsClients
+    from consumer.aws.clients import AwsClients
     from consumer.config import load_config
     from consumer.sources.kcl.fence import LeaseFence
     from consumer.sources.kcl.processor import ShardProcessor, build_parts

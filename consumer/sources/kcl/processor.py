@@ -33,25 +33,25 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
-from consumer.assembly import assemble
-from consumer.aws import AwsClients
-from consumer.batcher import Cut, PartitionBatcher
+from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
+from consumer.delivery.assembly import assemble
+from consumer.delivery.buffer import PartitionBatcher
 from consumer.delivery.engine import BatcherFactory, Engine
+from consumer.delivery.flush import Flusher
+from consumer.delivery.hooks import Hook, Hooks
+from consumer.delivery.retry import RetryConfig
+from consumer.delivery.stats import Stats
 from consumer.errors import ConfigError, RecordError, SinkError
-from consumer.flush import Flusher
-from consumer.hooks import Hook, Hooks
-from consumer.metrics import EmfMetrics, MetricsConfig
-from consumer.pipeline import Pipeline
-from consumer.record import Position, Record
-from consumer.retry import RetryConfig
+from consumer.flow import Cut, Position, Record
+from consumer.pipeline.process import Pipeline
+from consumer.runtime.metrics import EmfMetrics, MetricsConfig
 from consumer.sinks.base import Sink
 from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 from consumer.sources.kcl.fence import LeaseFence
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
-from consumer.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class CheckpointingInput(Protocol):
     def checkpointer(self) -> Checkpointer: ...
 
 
-# -- the pipeline pieces, built as consumer.service.build_service builds them -------------
+# -- the pipeline pieces, built as consumer.runtime.service.build_service builds them -------------
 @dataclass
 class ShardParts:
     stream: str

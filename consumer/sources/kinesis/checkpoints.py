@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from consumer.record import Position
-from consumer.retry import RetryConfig, backoff_delay
+from consumer.delivery.retry import RetryConfig, backoff_delay
+from consumer.flow import Position
 
 log = logging.getLogger(__name__)
 THROTTLED = frozenset(

@@ -20,9 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from consumer.batcher import Cut
 from consumer.errors import RecordError, SourceError
-from consumer.record import Position, Record
+from consumer.flow import Cut, Position, Record
 from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 from consumer.sources.kinesis.checkpoints import CheckpointStore
 from consumer.sources.kinesis.config import KinesisSourceConfig

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from consumer.errors import RecordError
-from consumer.record import Position, Record
+from consumer.flow import Position, Record
 from consumer.sources.kinesis import kpl
 
 

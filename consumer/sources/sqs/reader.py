@@ -21,14 +21,14 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from consumer.batcher import Cut
 from consumer.errors import RecordError
-from consumer.record import Position, Record
+from consumer.flow import Cut, Position, Record
 from consumer.sources.base import SourceBase, Unit
+from consumer.sources.objects import ObjectReader
 from consumer.sources.sqs import queues
 from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
-from consumer.sources.sqs.messages import ObjectReader, payloads
+from consumer.sources.sqs.messages import payloads
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]

@@ -1,0 +1,2 @@
+"""The `sluice` command, top floor only: it may import every other package, and nothing
+imports it."""

@@ -1,1 +1,0 @@
-"""Transforms that are not Python functions: external commands (any language)."""
