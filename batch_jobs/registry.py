@@ -1,4 +1,6 @@
-"""The jobs `sluice batch run` knows, each with its validated parameters."""
+"""The one registry of jobs: the pipeline jobs `sluice batch run` knows (each with its
+validated parameters, run over the pipeline file's routes and sinks), and the plain
+functions registered with `@job(NAME)` that job messages may name (`sluice jobs`)."""
 
 from __future__ import annotations
 
@@ -27,11 +29,23 @@ from consumer.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+PipelineRun = Callable[[BatchPipeline, Any, Any, tuple[int, int], JobResult], None]
+JobFunction = Callable[[dict[str, Any]], None]
+
+
 @dataclass(frozen=True)
 class Job:
-    params: type[BaseModel]
-    run: Callable[[BatchPipeline, Any, Any, tuple[int, int], JobResult], None]
+    """A pipeline job (`params`, `run`) or a registered function (`function`)."""
+
+    params: type[BaseModel] | None
+    run: PipelineRun | None
     summary: str
+    function: JobFunction | None = None
+
+    @property
+    def on_pipeline(self) -> bool:
+        """Whether it runs over a pipeline file (and so may also run as its own ECS task)."""
+        return self.run is not None
 
 
 JOBS: dict[str, Job] = {
@@ -67,6 +81,32 @@ JOBS: dict[str, Job] = {
 }
 
 
+def pipeline_jobs() -> list[str]:
+    """The names `sluice batch run` takes."""
+    return sorted(name for name, known in JOBS.items() if known.on_pipeline)
+
+
+def job(name: str, summary: str = "") -> Callable[[JobFunction], JobFunction]:
+    """Register `func` as the job `name` that job messages may name; it is called with the
+    message's params."""
+
+    def register(func: JobFunction) -> JobFunction:
+        known = JOBS.get(name)
+        if known is not None and known.on_pipeline:
+            raise ConfigError(f"job {name!r} is a batch job already")
+        JOBS[name] = Job(None, None, summary or (func.__doc__ or "").strip(), function=func)
+        return func
+
+    return register
+
+
+def jobs_with(functions: Mapping[str, JobFunction]) -> dict[str, Job]:
+    """The registry with these functions added (or in place of jobs of the same name), as
+    a runner's own registry without touching the global one (tests, the demo)."""
+    added = {name: Job(None, None, "", function=func) for name, func in functions.items()}
+    return {**JOBS, **added}
+
+
 def run_job(
     name: str,
     raw_params: Mapping[str, str],
@@ -84,8 +124,8 @@ def run_job(
     finishes now is recorded once all its writes are confirmed (batch_jobs/ledger.py).
     Progress goes to `progress_stream` (stderr): a bar on a terminal, logs otherwise."""
     job = JOBS.get(name)
-    if job is None:
-        raise ConfigError(f"unknown job {name!r} (known: {', '.join(sorted(JOBS))})")
+    if job is None or job.params is None or job.run is None:
+        raise ConfigError(f"unknown job {name!r} (known: {', '.join(pipeline_jobs())})")
     own, options = split_options(raw_params, run_id=run_id, progress_interval_s=progress_interval_s)
     try:
         params = job.params.model_validate(own)

@@ -7,12 +7,11 @@ default) and optionally a part; inline it runs through `run_job` exactly as
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from pathlib import Path
 
 from batch_jobs.messages.spec import JobRejected, JobSpec
 from batch_jobs.parts import parse_part
-from batch_jobs.registry import JOBS, run_job
+from batch_jobs.registry import run_job
 from consumer.aws.clients import AwsClients
 from consumer.config import load_config
 from consumer.errors import EtlError
@@ -27,7 +26,6 @@ class BatchDispatch:
         self.aws = aws
         self.base_dir = base_dir
         self.default_config = default_config
-        self.names: Collection[str] = frozenset(JOBS)
 
     def check(self, spec: JobSpec) -> None:
         """Refuse a message that can never run (no pipeline file, bad part)."""

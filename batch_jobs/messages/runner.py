@@ -2,40 +2,28 @@
 
 A job runs here (`launch = "inline"`, small work), or, with `launch = "ecs"`, is started
 as a one-off ECS task of the same image running the job's command (large work): the
-ledger keeps the task's ARN and the message is deleted once RunTask accepted it. Batch
-jobs (`sluice batch run --help`) are known when the runner is given a `BatchJobs`.
+ledger keeps the task's ARN and the message is deleted once RunTask accepted it. The jobs
+a message may name are the one registry's (batch_jobs/registry.py): functions registered
+with `@job`, and the pipeline jobs of `sluice batch run`, which run through `dispatch`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from batch_jobs.messages.spec import REGISTRY, JobFunction, JobLedger, JobRejected, JobSpec, parse
+from batch_jobs.messages.dispatch import BatchDispatch
+from batch_jobs.messages.spec import JobLedger, JobRejected, JobSpec, parse
+from batch_jobs.registry import JOBS, Job
 from consumer.aws.ecs import EcsLauncher
 from consumer.runtime.protection import ScaleInProtection
 from consumer.sources.sqs import queues
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
 
 log = logging.getLogger(__name__)
-
-
-class BatchJobs(Protocol):
-    """The batch jobs job messages may name (batch_jobs.messages.dispatch)."""
-
-    names: Collection[str]
-
-    def check(self, spec: JobSpec) -> None:
-        """Raise JobRejected for a message that can never run."""
-
-    def run(self, spec: JobSpec) -> None:
-        """Run here; raise when the job did not fully succeed (it is retried)."""
-
-    def command(self, spec: JobSpec) -> list[str]:
-        """The arguments, after the image's ENTRYPOINT ["sluice"], that run the job."""
 
 
 @dataclass
@@ -54,14 +42,15 @@ class JobRunner:
     queue: str
     dlq: str | None
     ledger: JobLedger
-    registry: dict[str, JobFunction] = field(default_factory=lambda: REGISTRY)
+    jobs: Mapping[str, Job] = field(default_factory=lambda: JOBS)
     visibility_timeout_s: int = 60
     backoff_base_s: int = 10
     backoff_max_s: int = 900
     wait_time_s: int = 20
     stop: threading.Event = field(default_factory=threading.Event)
     counts: JobCounts = field(default_factory=JobCounts)
-    batch: BatchJobs | None = None
+    dispatch: BatchDispatch | None = None
+    """Runs pipeline jobs (here or as ECS tasks); without it messages naming one are refused."""
     launcher: EcsLauncher | None = None
     protection: ScaleInProtection | None = None
     """ECS scale-in protection, held exactly while a job runs here (not while waiting)."""
@@ -157,13 +146,15 @@ class JobRunner:
             log.info("job launched", extra={"job": spec.job, "task_arn": task_arn})
 
     def _parse(self, body: str) -> JobSpec:
-        batch = set(self.batch.names) if self.batch is not None else set()
-        spec = parse(body, set(self.registry) | batch)
-        if spec.job in batch and spec.job not in self.registry:
-            assert self.batch is not None
-            self.batch.check(spec)
-        if spec.launch == "ecs" and spec.job not in batch:
-            raise JobRejected(f"launch='ecs' is for batch jobs ({sorted(batch)}), not {spec.job!r}")
+        spec = parse(body, set(self.jobs))
+        job = self.jobs[spec.job]
+        if job.on_pipeline:
+            if self.dispatch is None:
+                raise JobRejected(f"{spec.job!r} runs over a pipeline file: this runner has none")
+            self.dispatch.check(spec)
+        if spec.launch == "ecs" and not job.on_pipeline:
+            pipeline = sorted(n for n, j in self.jobs.items() if j.on_pipeline)
+            raise JobRejected(f"launch='ecs' is for batch jobs ({pipeline}), not {spec.job!r}")
         if spec.launch == "ecs" and self.launcher is None:
             raise JobRejected("launch='ecs' but this runner has no ECS settings (SLUICE_ECS_*)")
         return spec
@@ -176,16 +167,17 @@ class JobRunner:
             self._run_here(spec)
 
     def _run_here(self, spec: JobSpec) -> None:
-        if spec.job in self.registry:
-            self.registry[spec.job](spec.params)
+        job = self.jobs[spec.job]
+        if job.function is not None:
+            job.function(spec.params)
         else:
-            assert self.batch is not None
-            self.batch.run(spec)
+            assert self.dispatch is not None
+            self.dispatch.run(spec)
 
     def _launch(self, spec: JobSpec) -> str:
-        assert self.batch is not None and self.launcher is not None
+        assert self.dispatch is not None and self.launcher is not None
         return self.launcher.run_task(
-            self.batch.command(spec),
+            self.dispatch.command(spec),
             started_by=f"sluice-{spec.job}",
             client_token=spec.idempotency_key,
         )

@@ -22,20 +22,9 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from consumer.errors import EtlError
+
 log = logging.getLogger(__name__)
-
-JobFunction = Callable[[dict[str, Any]], None]
-REGISTRY: dict[str, JobFunction] = {}
-
-
-def job(name: str) -> Callable[[JobFunction], JobFunction]:
-    """Register `func` as the job `name`."""
-
-    def register(func: JobFunction) -> JobFunction:
-        REGISTRY[name] = func
-        return func
-
-    return register
 
 
 class JobSpec(BaseModel):
@@ -51,7 +40,7 @@ class JobSpec(BaseModel):
     part: str | None = Field(None, pattern=r"^\d+/\d+$", description="batch job part i/N")
 
 
-class JobRejected(Exception):
+class JobRejected(EtlError):
     """The message can never succeed (invalid spec, unknown job): DLQ at once."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from batch_jobs.registry import JOBS
+from batch_jobs.registry import JOBS, pipeline_jobs
 from consumer.cli.batch_run import add_run_arguments, run_job_command
 from consumer.cli.workflow import add_workflow_arguments, cmd_status, cmd_submit, cmd_workflow
 
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = commands.add_parser(
         "run",
         help="run a job; exit 0 only when it fully succeeded",
-        description="\n".join(f"{n}: {j.summary}" for n, j in JOBS.items()),
+        description="\n".join(f"{n}: {JOBS[n].summary}" for n in pipeline_jobs()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_run_arguments(run)

@@ -10,11 +10,11 @@ from pathlib import Path
 import orjson
 
 from batch_jobs.parts import parse_part
-from batch_jobs.registry import JOBS, run_job
+from batch_jobs.registry import pipeline_jobs, run_job
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("job", choices=sorted(JOBS))
+    run.add_argument("job", choices=pipeline_jobs())
     run.add_argument("--config", required=True, help="pipeline file (routes, sinks)")
     run.add_argument(
         "--param",

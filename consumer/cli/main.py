@@ -165,7 +165,7 @@ def _jobs_arguments(commands: Any) -> None:
         "--module",
         action="append",
         default=[],
-        help="module registering jobs with @batch_jobs.messages.spec.job (repeatable)",
+        help="module registering jobs with @batch_jobs.registry.job (repeatable)",
     )
     jobs.add_argument("--until-idle", action="store_true", help="stop when the queue is empty")
     jobs.add_argument(
@@ -307,7 +307,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         args.queue,
         args.dlq,
         JobLedger(aws.client("dynamodb"), args.ledger_table),
-        batch=BatchDispatch(aws, Path.cwd(), args.config),
+        dispatch=BatchDispatch(aws, Path.cwd(), args.config),
         launcher=launcher,
         protection=ScaleInProtection(ProtectionConfig()),
     )

@@ -19,7 +19,7 @@ from consumer.pipeline.quarantine import QUARANTINE_ROUTE
 from consumer.pipeline.route import Route
 from consumer.pipeline.router import Router
 from consumer.quality.gate import RouteQuality
-from consumer.sinks.base import BuildContext, Sink, reads_rows, row_check_of
+from consumer.sinks.base import BuildContext, Sink
 
 
 @dataclass
@@ -51,7 +51,7 @@ def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembl
     }
     sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
     row_checks = {
-        route: [check for sink in route_sinks if (check := row_check_of(sink)) is not None]
+        route: [check for sink in route_sinks if (check := sink.row_check()) is not None]
         for route, route_sinks in sinks_by_route.items()
     }
     line_only = {  # routes that need no row dicts: no row checks, no quality gate, S3 only
@@ -59,7 +59,7 @@ def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembl
         for route in routes
         if not row_checks[route.name]
         and route.config.quality is None
-        and not any(map(reads_rows, sinks_by_route[route.name]))
+        and not any(sink.reads_rows for sink in sinks_by_route[route.name])
     }
     router = Router(routes, config.router.type_field)
     pipeline = Pipeline(Decoder(config.decode), routes, router, row_checks, line_only)

@@ -16,6 +16,7 @@ import orjson
 
 from batch_jobs.messages.runner import JobRunner
 from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from batch_jobs.registry import jobs_with
 from consumer.aws.clients import AwsClients
 from consumer.config import load_config
 from consumer.local.emulator import provision
@@ -105,7 +106,7 @@ def run_summary_job(aws: AwsClients, config: Any, source: SqsSourceConfig) -> di
         jobs_queue,
         None,
         JobLedger(aws.client("dynamodb"), LEDGER_TABLE),
-        registry={"summarize-lake": summarize_lake},
+        jobs=jobs_with({"summarize-lake": summarize_lake}),
         wait_time_s=1,
     )
     counts = runner.run(until_idle=True)

@@ -32,6 +32,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from consumer.errors import EtlError
+
 log = logging.getLogger(__name__)
 PROTOCOL, VERSION = "sluice-transform", 1
 FAILED = "ExternalTransformError"
@@ -58,7 +60,7 @@ class ExternalTransformConfig(BaseModel):
     stderr_lines: int = Field(20, ge=1, description="stderr lines kept for error messages")
 
 
-class TransformFailed(Exception):
+class TransformFailed(EtlError):
     """The command died, hung or broke the protocol; it is restarted."""
 
 

@@ -31,22 +31,28 @@ RowCheck = Callable[[dict[str, Any], bytes], str | None]
 
 
 class Sink(Protocol):
+    """Writes one `Batch` at a time and returns only when it is durable."""
+
     name: str
+    reads_rows: bool
+    """Whether `write` reads `Batch.rows`; False when it needs only `Batch.lines` (S3),
+    which lets routes without row checks or quality skip building row dicts."""
 
     def write(self, batch: Batch) -> None: ...
 
     def is_retriable(self, exc: BaseException) -> bool: ...
 
+    def row_check(self) -> RowCheck | None:
+        """Why a row cannot be stored exactly (quarantined at stage `load` before it could
+        fail a flush), or None when this sink can store every row."""
+
     def close(self) -> None: ...
 
 
-def reads_rows(sink: object) -> bool:
-    """Whether the sink reads `Batch.rows` (most do); one that writes only `Batch.lines`
-    says so with a class attribute `reads_rows = False`."""
-    return bool(getattr(sink, "reads_rows", True))
+class SinkBase:
+    """Defaults of the optional capabilities: reads rows, stores every row."""
 
+    reads_rows = True
 
-def row_check_of(sink: object) -> RowCheck | None:
-    """The sink's `reject_reason(row, line)` if it has one: sinks opt in to row checks."""
-    check = getattr(sink, "reject_reason", None)
-    return check if callable(check) else None
+    def row_check(self) -> RowCheck | None:
+        return None

@@ -21,8 +21,9 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from consumer.errors import EtlError
 from consumer.flow import Batch
-from consumer.sinks.base import BuildContext
+from consumer.sinks.base import BuildContext, SinkBase
 from consumer.sinks.rows import one_per_key
 
 _CHUNK = 25
@@ -39,7 +40,7 @@ _RETRIABLE_CODES = frozenset(
 _SERIALIZER = TypeSerializer()
 
 
-class UnprocessedItemsError(Exception):
+class UnprocessedItemsError(EtlError):
     """BatchWriteItem kept returning unprocessed items; retriable."""
 
 
@@ -74,7 +75,7 @@ def to_item(row: dict[str, Any]) -> dict[str, Any]:
     return {name: to_attribute(value) for name, value in row.items() if value is not None}
 
 
-class DynamoDbSink:
+class DynamoDbSink(SinkBase):
     def __init__(
         self, name: str, config: DynamoDbSinkConfig, client: Any, sleep: Any = time.sleep
     ) -> None:

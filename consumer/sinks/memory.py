@@ -10,11 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from consumer.errors import EtlError
 from consumer.flow import Batch
-from consumer.sinks.base import BuildContext
+from consumer.sinks.base import BuildContext, SinkBase
 
 
-class InjectedSinkError(Exception):
+class InjectedSinkError(EtlError):
     def __init__(self, retriable: bool) -> None:
         super().__init__("injected sink failure" + (" (retriable)" if retriable else ""))
         self.retriable = retriable
@@ -29,7 +30,7 @@ class MemorySinkConfig(BaseModel):
         return ListSink(name)
 
 
-class ListSink:
+class ListSink(SinkBase):
     def __init__(self, name: str = "list") -> None:
         self.name = name
         self.batches: list[Batch] = []

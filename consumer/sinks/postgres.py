@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from consumer.flow import Batch
-from consumer.sinks.base import BuildContext
+from consumer.sinks.base import BuildContext, RowCheck, SinkBase
 from consumer.sinks.rows import columns_of, one_per_key
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def table_identifier(name: str, schema: str | None) -> sql.Identifier:
     return sql.Identifier(schema, name) if schema else sql.Identifier(name)
 
 
-class PostgresSink:
+class PostgresSink(SinkBase):
     def __init__(self, name: str, config: PostgresSinkConfig) -> None:
         self.name = name
         self.config = config
@@ -119,6 +119,9 @@ class PostgresSink:
         )
         self._known_columns: dict[str, set[str]] = {}
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
+
+    def row_check(self) -> RowCheck:
+        return self.reject_reason
 
     def reject_reason(self, row: dict[str, Any], line: bytes) -> str | None:
         """PostgreSQL text and jsonb cannot hold NUL characters; such rows are quarantined."""

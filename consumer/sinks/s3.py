@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consumer.flow import Batch
 from consumer.pipeline.partitioning import sanitize
-from consumer.sinks.base import BuildContext
+from consumer.sinks.base import BuildContext, SinkBase
 
 _NON_RETRIABLE_CODES = frozenset(
     {
@@ -79,7 +79,7 @@ def quality_tags(quality: dict[str, Any]) -> str:
     )
 
 
-class S3Sink:
+class S3Sink(SinkBase):
     reads_rows = False
     """Writes the encoded lines only: routes that write nowhere else skip building rows."""
 

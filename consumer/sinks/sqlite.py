@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consumer.errors import SinkError
 from consumer.flow import Batch
-from consumer.sinks.base import BuildContext
+from consumer.sinks.base import BuildContext, SinkBase
 from consumer.sinks.rows import columns_of, one_per_key
 
 
@@ -53,7 +53,7 @@ def to_sql_value(value: Any) -> Any:
     return orjson.dumps(value).decode()
 
 
-class SqliteSink:
+class SqliteSink(SinkBase):
     def __init__(self, name: str, config: SqliteSinkConfig, path: Path) -> None:
         self.name = name
         self.config = config

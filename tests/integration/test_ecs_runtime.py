@@ -18,6 +18,7 @@ import pytest
 
 from batch_jobs.messages.runner import JobRunner
 from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from batch_jobs.registry import jobs_with
 from consumer.aws.clients import AwsClients
 from consumer.local.emulator import provision
 from consumer.runtime.health import probe
@@ -95,7 +96,8 @@ def test_a_stream_consumer_under_steady_traffic_leaves_scale_in_to_the_drain(
     harness = SqsHarness(config, aws, tmp_path)
     sender = SteadySender(harness, rate=20)
     process = _sluice_run(path, tmp_path, aws, emulator_endpoint, ECS_AGENT_URI=ecs_agent.uri)
-    started = ecs_agent.clock()
+    logs = _drain_after(process, '"consumer starting"')
+    started = ecs_agent.clock()  # the consumer is up: traffic and the window begin
     try:
         sender.start()
         # WHEN traffic flows for 8 s, then ECS stops the task (SIGTERM) mid-batch
@@ -105,10 +107,11 @@ def test_a_stream_consumer_under_steady_traffic_leaves_scale_in_to_the_drain(
         time.sleep(1.0)  # what was sent is received and buffered (max_age_s is 60)
         window_end = ecs_agent.clock()
         process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, _ = process.communicate(timeout=60)
     finally:
         sender.halt.set()
         process.kill()
+    stderr = "".join(logs)
     protected = ecs_agent.protected_seconds(started, window_end) / (window_end - started)
     print(f"protected {protected:.1%} of {window_end - started:.1f} s, {sender.sent} messages")
 
@@ -156,7 +159,7 @@ def test_a_job_runner_holds_protection_exactly_while_its_job_runs(
         f"jobs-{unique}",
         None,
         JobLedger(aws.client("dynamodb"), f"ledger-{unique}"),
-        registry={"slow": slow},
+        jobs=jobs_with({"slow": slow}),
         wait_time_s=1,
         protection=ScaleInProtection(ProtectionConfig(check_interval_s=0.1), ecs_agent.uri),
     )
@@ -185,16 +188,24 @@ def _health_config(unique: str, tmp_path: Path, **overrides: Any) -> tuple[Path,
     return path, config
 
 
-def _health_port(process: subprocess.Popen[str]) -> int:
-    """The port `sluice run` logged for its health endpoint (port 0: a free one); its
-    stderr is drained from then on, so the consumer never blocks on a full pipe."""
+def _drain_after(process: subprocess.Popen[str], marker: str) -> list[str]:
+    """Wait for the log line holding `marker`, then keep reading stderr in the background
+    (so the consumer never blocks on a full pipe); the lines so far and to come."""
     stderr = process.stderr
     assert stderr is not None
+    lines: list[str] = []
     for line in stderr:
-        if '"health endpoint"' in line:
-            threading.Thread(target=stderr.read, daemon=True).start()
-            return int(orjson.loads(line)["port"])
-    raise AssertionError("no health endpoint was logged")
+        lines.append(line)
+        if marker in line:
+            threading.Thread(target=lambda: lines.extend(stderr), daemon=True).start()
+            return lines
+    raise AssertionError(f"{marker} was never logged: {''.join(lines)[-3000:]}")
+
+
+def _health_port(process: subprocess.Popen[str]) -> int:
+    """The port `sluice run` logged for its health endpoint (port 0: a free one)."""
+    lines = _drain_after(process, '"health endpoint"')
+    return int(orjson.loads(lines[-1])["port"])
 
 
 def _sluice_health(port: int) -> int:

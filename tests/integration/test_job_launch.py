@@ -14,6 +14,7 @@ import pytest
 from batch_jobs.messages.dispatch import BatchDispatch
 from batch_jobs.messages.runner import JobRunner
 from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from batch_jobs.registry import jobs_with
 from consumer.aws.clients import AwsClients
 from consumer.aws.ecs import EcsLauncher
 from consumer.local.emulator_ecs import LocalEcsAgent
@@ -41,10 +42,10 @@ def _runner(
         queue,
         dead,
         JobLedger(aws.client("dynamodb"), f"ledger-{unique}"),
-        registry={"user-job": lambda params: None},
+        jobs=jobs_with({"user-job": lambda params: None}),
         wait_time_s=0,
         backoff_base_s=0,
-        batch=BatchDispatch(aws, tmp_path, None),
+        dispatch=BatchDispatch(aws, tmp_path, None),
         launcher=launcher,
     )
 

@@ -10,6 +10,7 @@ import pytest
 
 from batch_jobs.messages.runner import JobRunner
 from batch_jobs.messages.spec import JobLedger, create_ledger_table
+from batch_jobs.registry import jobs_with
 from consumer.aws.clients import AwsClients
 from consumer.sources.sqs import dlq
 
@@ -53,7 +54,7 @@ def test_same_job_twice_has_one_effect_and_bad_specs_go_to_the_dlq(
         queue,
         dead,
         JobLedger(aws.client("dynamodb"), f"ledger-{unique}"),
-        registry={"backfill": backfill},
+        jobs=jobs_with({"backfill": backfill}),
         wait_time_s=1,
         backoff_base_s=0,
     )
@@ -92,7 +93,7 @@ def test_a_failing_job_is_retried_then_dead_lettered_and_can_be_redriven(
             queue,
             dead,
             ledger,
-            registry={"flaky": flaky},
+            jobs=jobs_with({"flaky": flaky}),
             wait_time_s=1,
             backoff_base_s=0,
         )

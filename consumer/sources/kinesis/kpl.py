@@ -13,11 +13,13 @@ import hashlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from consumer.errors import EtlError
+
 MAGIC = b"\xf3\x89\x9a\xc2"
 _DIGEST = 16
 
 
-class KplFormatError(ValueError):
+class KplFormatError(EtlError, ValueError):
     """A blob with a valid KPL digest whose protobuf body cannot be read."""
 
 
