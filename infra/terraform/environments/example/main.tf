@@ -307,6 +307,7 @@ module "consumer" {
   cpu_architecture        = var.cpu_architecture
   environment             = local.environment
   secrets                 = var.secrets
+  health_port             = var.health_port
   health_check_command    = var.health_check_command
   stop_timeout_s          = var.stop_timeout_s
   efs                     = local.efs_volume

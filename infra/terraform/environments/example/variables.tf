@@ -237,10 +237,16 @@ variable "consumer_memory" {
   default     = 2048
 }
 
+variable "health_port" {
+  description = "Port of the consumer's /healthz and /readyz (SLUICE__HEALTH__PORT in the task), on 127.0.0.1 inside the task."
+  type        = number
+  default     = 8080
+}
+
 variable "health_check_command" {
-  description = "Container health check of the consumer; the default only proves the package imports; with health.port set use [\"CMD\", \"sluice\", \"health\", \"--url\", \"http://127.0.0.1:PORT/healthz\"] (docs/deployment.md)."
+  description = "Container health check of the consumer: `sluice health` asks /healthz on health_port and fails when the consumer stops making progress (docs/deployment.md, \"Health check\")."
   type        = list(string)
-  default     = ["CMD-SHELL", "python -c 'import consumer' || exit 1"]
+  default     = ["CMD", "sluice", "health"]
 }
 
 variable "stop_timeout_s" {
