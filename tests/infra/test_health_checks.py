@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from consumer.cli import _parser
+from consumer.cli.main import _parser
 from consumer.config import load_config
-from consumer.health import default_url
+from consumer.runtime.health import default_url
 from tests.infra.tf import EXAMPLE, INFRA, MODULES, ROOT, load_dir
 
 DOCKERFILE = ROOT / "Dockerfile"
