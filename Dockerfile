@@ -75,8 +75,16 @@ COPY ${PIPELINE_DIR}/ /app/
 # at /tmp (ECS task definition, Kubernetes emptyDir, compose tmpfs).
 USER 10001:10001
 
+# The health endpoint is on: `sluice run` and `sluice kcl run` serve /healthz and /readyz
+# on 127.0.0.1:$SLUICE__HEALTH__PORT (the override of health.port), and the health check
+# asks /healthz there: it fails when the consumer stops making progress (a stalled loop,
+# a flush running past health.max_flush_s, a KCL child that stopped answering). Commands
+# that serve nothing (batch run, jobs) show as unhealthy under plain Docker, which does
+# not act on it (`docker run --no-healthcheck` leaves the check out); ECS ignores an
+# image's HEALTHCHECK and uses the task definition's (none for batch tasks).
+ENV SLUICE__HEALTH__PORT=8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import consumer"]
+    CMD ["sluice", "health"]
 
 # Exec form: sluice is the process that receives SIGTERM (it flushes, acks and exits 0).
 STOPSIGNAL SIGTERM

@@ -172,11 +172,6 @@ def test_task_definition_is_non_root_with_a_read_only_root() -> None:
     assert definition["requires_compatibilities"] == ["FARGATE"]
 
 
-def test_consumer_health_check_default_imports_the_package() -> None:
-    variable = load_dir(MODULES / "consumer_service").variables["health_check_command"]
-    assert variable["default"] == ["CMD-SHELL", "python -c 'import consumer' || exit 1"]
-
-
 def test_stores_are_encrypted_with_the_key() -> None:
     stream = _resource("kinesis_stream", "aws_kinesis_stream", "this")
     assert (stream["encryption_type"], stream["kms_key_id"]) == ("KMS", "${var.kms_key_arn}")

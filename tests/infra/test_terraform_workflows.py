@@ -41,8 +41,9 @@ def test_launch_environment_points_at_the_batch_task_definition() -> None:
     assert env["SLUICE_ECS_CONTAINER"] == "${local.batch_container}"
     container = load_dir(MODULES / "task_definition").locals["container_name"]
     assert example.locals["batch_container"] == container
-    assert env["SLUICE_ECS_SUBNETS"] == '${join(",", var.private_subnet_ids)}'
-    assert batch["subnet_ids"] == "${var.private_subnet_ids}"
+    # The subnets given, or the network module's (local.private_subnet_ids either way).
+    assert env["SLUICE_ECS_SUBNETS"] == '${join(",", local.private_subnet_ids)}'
+    assert batch["subnet_ids"] == "${local.private_subnet_ids}"
     assert [env["SLUICE_ECS_SECURITY_GROUPS"]] == batch["security_group_ids"]
     assert (env["SLUICE_ECS_ASSIGN_PUBLIC_IP"], env["SLUICE_ECS_LAUNCH_TYPE"]) == (
         "false",

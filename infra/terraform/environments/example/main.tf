@@ -9,6 +9,26 @@ locals {
   kinesis = var.source_type == "kinesis"
   sqs     = var.source_type == "sqs"
 
+  # The network: the VPC, subnets and route tables given, or with vpc_id = null the
+  # network module's (private subnets in two zones, endpoints-only or NAT egress).
+  create_network     = var.vpc_id == null
+  vpc_id             = local.create_network ? module.network[0].vpc_id : var.vpc_id
+  private_subnet_ids = local.create_network ? module.network[0].private_subnet_ids : var.private_subnet_ids
+  route_table_ids    = local.create_network ? module.network[0].private_route_table_ids : var.route_table_ids
+
+  # VPC endpoints. Without a NAT gateway they are the tasks' only way to AWS, so the
+  # network module's endpoints-only egress always gets all of them. Behind its NAT
+  # gateway the free S3 and DynamoDB gateway endpoints are still made (lake traffic
+  # skips the NAT's per-GB charge), the interface endpoints only with
+  # create_vpc_endpoints = true. A VPC of your own: all, unless create_vpc_endpoints = false.
+  endpoints_only      = local.create_network && var.network_egress == "endpoints"
+  create_endpoints    = local.endpoints_only || var.create_vpc_endpoints != false
+  interface_endpoints = local.endpoints_only || coalesce(var.create_vpc_endpoints, !local.create_network)
+
+  # Who may deliver into the SQS source queue (queue policy and key policy alike).
+  queue_sender_bucket_arns = local.sqs ? var.s3_event_bucket_arns : []
+  queue_sender_topic_arns  = local.sqs ? var.sns_topic_arns : []
+
   kcl_application_name = var.kinesis_driver == "kcl" || var.create_kcl_tables ? "${var.name}-kcl" : null
   kcl                  = local.kinesis && var.kinesis_driver == "kcl"
 
@@ -61,7 +81,22 @@ locals {
 module "kms" {
   source = "../../modules/kms"
 
-  name = var.name
+  name                     = var.name
+  queue_sender_bucket_arns = local.queue_sender_bucket_arns
+  queue_sender_topic_arns  = local.queue_sender_topic_arns
+}
+
+module "network" {
+  source = "../../modules/network"
+  count  = local.create_network ? 1 : 0
+
+  name                    = var.name
+  cidr_block              = var.network_cidr
+  az_count                = var.network_az_count
+  egress                  = var.network_egress
+  one_nat_gateway_per_az  = var.network_one_nat_gateway_per_az
+  kms_key_arn             = module.kms.key_arn
+  flow_log_retention_days = var.log_retention_days
 }
 
 module "stream" {
@@ -84,6 +119,8 @@ module "queue" {
   visibility_timeout_s = var.sqs_visibility_timeout_s
   max_receive_count    = var.sqs_max_receive_count
   kms_key_arn          = module.kms.key_arn
+  sender_bucket_arns   = local.queue_sender_bucket_arns
+  sender_topic_arns    = local.queue_sender_topic_arns
 }
 
 module "bucket" {
@@ -129,7 +166,23 @@ resource "aws_security_group" "tasks" {
   #checkov:skip=CKV2_AWS_5:attached to the ECS service, the batch schedule and the endpoints through module inputs, which checkov's graph does not follow
   name        = "${var.name}-tasks"
   description = "sluice tasks: no inbound traffic"
-  vpc_id      = var.vpc_id
+  vpc_id      = local.vpc_id
+
+  # The network inputs fit together before anything is created in it.
+  lifecycle {
+    precondition {
+      condition     = local.create_network || length(var.private_subnet_ids) > 0
+      error_message = "With vpc_id set, private_subnet_ids must name the tasks' subnets."
+    }
+    precondition {
+      condition     = local.create_network || !local.create_endpoints || length(var.route_table_ids) > 0
+      error_message = "With vpc_id set and VPC endpoints created, route_table_ids must name the private subnets' route tables (the S3 and DynamoDB gateway endpoints attach to them)."
+    }
+    precondition {
+      condition     = !(local.endpoints_only && var.create_vpc_endpoints == false)
+      error_message = "network_egress = \"endpoints\" has no other way to AWS: create_vpc_endpoints cannot be false."
+    }
+  }
 }
 
 resource "aws_vpc_security_group_egress_rule" "https" {
@@ -161,18 +214,20 @@ resource "aws_vpc_security_group_egress_rule" "nfs" {
   referenced_security_group_id = module.efs[0].security_group_id
 }
 
-# The default services, and SNS: failed workflow runs are published from the tasks (RunTask
-# and DescribeTasks go through the default "ecs" endpoint).
+# The S3 and DynamoDB gateway endpoints on every private route table; the interface
+# endpoints of the default services, and SNS: failed workflow runs are published from the
+# tasks (RunTask and DescribeTasks go through the default "ecs" endpoint).
 module "endpoints" {
   source = "../../modules/vpc_endpoints"
-  count  = var.create_vpc_endpoints ? 1 : 0
+  count  = local.create_endpoints ? 1 : 0
 
-  name                      = var.name
-  vpc_id                    = var.vpc_id
-  subnet_ids                = var.private_subnet_ids
-  route_table_ids           = var.route_table_ids
-  client_security_group_ids = [aws_security_group.tasks.id]
-  extra_interface_services  = ["sns"]
+  name                       = var.name
+  vpc_id                     = local.vpc_id
+  subnet_ids                 = local.private_subnet_ids
+  route_table_ids            = local.route_table_ids
+  client_security_group_ids  = [aws_security_group.tasks.id]
+  create_interface_endpoints = local.interface_endpoints
+  extra_interface_services   = ["sns"]
 }
 
 module "efs" {
@@ -180,8 +235,8 @@ module "efs" {
   count  = var.enable_efs ? 1 : 0
 
   name                      = var.name
-  vpc_id                    = var.vpc_id
-  subnet_ids                = var.private_subnet_ids
+  vpc_id                    = local.vpc_id
+  subnet_ids                = local.private_subnet_ids
   client_security_group_ids = [aws_security_group.tasks.id]
   client_role_arns          = [module.iam.task_role_arn]
   kms_key_arn               = module.kms.key_arn
@@ -252,6 +307,7 @@ module "consumer" {
   cpu_architecture        = var.cpu_architecture
   environment             = local.environment
   secrets                 = var.secrets
+  health_port             = var.health_port
   health_check_command    = var.health_check_command
   stop_timeout_s          = var.stop_timeout_s
   efs                     = local.efs_volume
@@ -259,7 +315,7 @@ module "consumer" {
   execution_role_arn      = module.iam.execution_role_arn
   region                  = data.aws_region.current.name
   log_group_name          = module.cluster.log_group_name
-  subnet_ids              = var.private_subnet_ids
+  subnet_ids              = local.private_subnet_ids
   security_group_ids      = [aws_security_group.tasks.id]
   min_tasks               = var.min_tasks
   max_tasks               = var.max_tasks
@@ -277,7 +333,7 @@ locals {
     SLUICE_ECS_CLUSTER          = module.cluster.arn
     SLUICE_ECS_TASK_DEFINITION  = local.batch_family
     SLUICE_ECS_CONTAINER        = local.batch_container
-    SLUICE_ECS_SUBNETS          = join(",", var.private_subnet_ids)
+    SLUICE_ECS_SUBNETS          = join(",", local.private_subnet_ids)
     SLUICE_ECS_SECURITY_GROUPS  = aws_security_group.tasks.id
     SLUICE_ECS_ASSIGN_PUBLIC_IP = "false"
     SLUICE_ECS_LAUNCH_TYPE      = "FARGATE"
@@ -317,7 +373,7 @@ module "batch" {
   execution_role_arn  = module.iam.execution_role_arn
   region              = data.aws_region.current.name
   log_group_name      = module.cluster.log_group_name
-  subnet_ids          = var.private_subnet_ids
+  subnet_ids          = local.private_subnet_ids
   security_group_ids  = [aws_security_group.tasks.id]
   schedule_expression = var.batch_schedule_expression
 }
@@ -347,7 +403,7 @@ module "workflow" {
   execution_role_arn  = module.iam.execution_role_arn
   region              = data.aws_region.current.name
   log_group_name      = module.cluster.log_group_name
-  subnet_ids          = var.private_subnet_ids
+  subnet_ids          = local.private_subnet_ids
   security_group_ids  = [aws_security_group.tasks.id]
   schedule_expression = var.workflow_schedule_expression
   schedule_enabled    = var.workflow_schedule_enabled

@@ -97,3 +97,28 @@ output "task_role_arn" {
   description = "Role sluice's code runs with."
   value       = module.iam.task_role_arn
 }
+
+output "vpc_id" {
+  description = "VPC of the tasks: the one given, or the one the network module created."
+  value       = local.vpc_id
+}
+
+output "private_subnet_ids" {
+  description = "Subnets of the tasks (aws ecs run-task --network-configuration)."
+  value       = local.private_subnet_ids
+}
+
+output "task_security_group_id" {
+  description = "Security group of the tasks (aws ecs run-task --network-configuration)."
+  value       = aws_security_group.tasks.id
+}
+
+output "vpc_endpoint_route_tables" {
+  description = "Route tables of each gateway endpoint (s3, dynamodb); empty when no endpoints are created."
+  value       = local.create_endpoints ? module.endpoints[0].gateway_route_table_ids : {}
+}
+
+output "vpc_interface_endpoints" {
+  description = "Services with an interface endpoint in the tasks' subnets."
+  value       = local.create_endpoints ? sort(keys(module.endpoints[0].interface_endpoint_ids)) : []
+}

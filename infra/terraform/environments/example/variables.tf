@@ -30,25 +30,56 @@ variable "pipeline_name" {
 # ------------------------------------------------------------------------------ network
 
 variable "vpc_id" {
-  description = "VPC the tasks run in."
+  description = "VPC the tasks run in; null (the default) creates one with the network module (network_* variables), for an account that starts empty."
   type        = string
+  default     = null
 }
 
 variable "private_subnet_ids" {
-  description = "Private subnets of the tasks (no public IPs are assigned)."
-  type        = list(string)
-}
-
-variable "route_table_ids" {
-  description = "Route tables of the private subnets (S3 and DynamoDB gateway endpoints)."
+  description = "With vpc_id: the tasks' private subnets (no public IPs are assigned). Ignored when the network module creates them."
   type        = list(string)
   default     = []
 }
 
-variable "create_vpc_endpoints" {
-  description = "Create VPC endpoints for every AWS API the tasks call (needed without a NAT gateway)."
+variable "route_table_ids" {
+  description = "With vpc_id: route tables of the private subnets, where the S3 and DynamoDB gateway endpoints attach (required unless create_vpc_endpoints = false). Ignored when the network module creates them."
+  type        = list(string)
+  default     = []
+}
+
+variable "network_cidr" {
+  description = "With vpc_id = null: IPv4 range of the VPC the network module creates (/16 to /24)."
+  type        = string
+  default     = "10.0.0.0/16"
+}
+
+variable "network_az_count" {
+  description = "With vpc_id = null: availability zones of the created VPC, one private subnet each (at least 2)."
+  type        = number
+  default     = 2
+}
+
+variable "network_egress" {
+  description = "With vpc_id = null: endpoints (no internet; every AWS API through VPC endpoints) or nat (internet gateway and NAT gateway; S3 and DynamoDB still through their free gateway endpoints). docs/deployment.md compares them."
+  type        = string
+  default     = "endpoints"
+
+  validation {
+    condition     = contains(["endpoints", "nat"], var.network_egress)
+    error_message = "network_egress must be endpoints or nat."
+  }
+}
+
+variable "network_one_nat_gateway_per_az" {
+  description = "With network_egress = nat: one NAT gateway per zone instead of one shared."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "create_vpc_endpoints" {
+  description = "VPC endpoints for every AWS API the tasks call. null (the default): all of them, except behind the network module's NAT gateway, where only the free S3 and DynamoDB gateway endpoints. true: all; false: none (your VPC has a NAT gateway and its own endpoints; not allowed with network_egress = endpoints)."
+  type        = bool
+  default     = null
 }
 
 variable "database_egress" {
@@ -158,7 +189,13 @@ variable "dynamodb_sink_table_arns" {
 }
 
 variable "s3_event_bucket_arns" {
-  description = "ARNs of buckets whose objects S3 event notifications on the SQS source name (read only)."
+  description = "ARNs of buckets whose S3 event notifications go to the SQS source queue: the tasks may read their objects, and the queue policy and the key policy let S3 deliver (source_type = sqs, standard queue). The notifications are yours to configure."
+  type        = list(string)
+  default     = []
+}
+
+variable "sns_topic_arns" {
+  description = "ARNs of SNS topics with an SQS subscription to the source queue (source_type = sqs): the queue policy and the key policy let them deliver. The subscriptions are yours to create."
   type        = list(string)
   default     = []
 }
@@ -200,10 +237,16 @@ variable "consumer_memory" {
   default     = 2048
 }
 
+variable "health_port" {
+  description = "Port of the consumer's /healthz and /readyz (SLUICE__HEALTH__PORT in the task), on 127.0.0.1 inside the task."
+  type        = number
+  default     = 8080
+}
+
 variable "health_check_command" {
-  description = "Container health check of the consumer; the default only proves the package imports; with health.port set use [\"CMD\", \"sluice\", \"health\", \"--url\", \"http://127.0.0.1:PORT/healthz\"] (docs/deployment.md)."
+  description = "Container health check of the consumer: `sluice health` asks /healthz on health_port and fails when the consumer stops making progress (docs/deployment.md, \"Health check\")."
   type        = list(string)
-  default     = ["CMD-SHELL", "python -c 'import consumer' || exit 1"]
+  default     = ["CMD", "sluice", "health"]
 }
 
 variable "stop_timeout_s" {

@@ -19,6 +19,9 @@ locals {
     var.max_tasks
   )
   autoscaling = local.max_tasks > local.min_tasks
+
+  # The health endpoint is on: the container health check (`sluice health`) asks it.
+  environment = merge({ SLUICE__HEALTH__PORT = tostring(var.health_port) }, var.environment)
 }
 
 module "task" {
@@ -31,7 +34,7 @@ module "task" {
   cpu                         = var.cpu
   memory                      = var.memory
   cpu_architecture            = var.cpu_architecture
-  environment                 = var.environment
+  environment                 = local.environment
   secrets                     = var.secrets
   health_check_command        = var.health_check_command
   health_check_start_period_s = var.health_check_start_period_s

@@ -92,10 +92,21 @@ variable "secrets" {
   default     = {}
 }
 
+variable "health_port" {
+  description = "Port of sluice's /healthz and /readyz in the task, set as SLUICE__HEALTH__PORT (`sluice run` and `sluice kcl run` serve them there, on 127.0.0.1)."
+  type        = number
+  default     = 8080
+
+  validation {
+    condition     = var.health_port >= 1 && var.health_port <= 65535
+    error_message = "health_port must be a TCP port (1 to 65535)."
+  }
+}
+
 variable "health_check_command" {
-  description = "Container health check. The default only proves the package imports, and works with any pipeline file; with health.port set (e.g. SLUICE__HEALTH__PORT=8080) use [\"CMD\", \"sluice\", \"health\", \"--url\", \"http://127.0.0.1:8080/healthz\"]."
+  description = "Container health check. The default, `sluice health`, asks http://127.0.0.1:$SLUICE__HEALTH__PORT/healthz inside the container and fails when the consumer stops making progress (docs/deployment.md, \"Health check\")."
   type        = list(string)
-  default     = ["CMD-SHELL", "python -c 'import consumer' || exit 1"]
+  default     = ["CMD", "sluice", "health"]
 }
 
 variable "health_check_start_period_s" {

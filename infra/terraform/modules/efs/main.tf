@@ -32,20 +32,22 @@ resource "aws_security_group" "this" {
   tags        = var.tags
 }
 
+# Counted, not keyed by ID: the tasks' security group and the network module's subnets
+# are created in the same apply, so their IDs are unknown at plan.
 resource "aws_vpc_security_group_ingress_rule" "nfs" {
-  for_each                     = toset(var.client_security_group_ids)
+  count                        = length(var.client_security_group_ids)
   security_group_id            = aws_security_group.this.id
   description                  = "NFS from sluice tasks"
   ip_protocol                  = "tcp"
   from_port                    = 2049
   to_port                      = 2049
-  referenced_security_group_id = each.value
+  referenced_security_group_id = var.client_security_group_ids[count.index]
 }
 
 resource "aws_efs_mount_target" "this" {
-  for_each        = toset(var.subnet_ids)
+  count           = length(var.subnet_ids)
   file_system_id  = aws_efs_file_system.this.id
-  subnet_id       = each.value
+  subnet_id       = var.subnet_ids[count.index]
   security_groups = [aws_security_group.this.id]
 }
 

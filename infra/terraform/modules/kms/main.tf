@@ -10,6 +10,14 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.name
   partition  = data.aws_partition.current.partition
+
+  # AWS services that deliver into the encrypted SQS queues, and the resources (buckets,
+  # topics) allowed to make them do so. SQS encrypts a message with a data key the sender
+  # must be able to generate, so the sender's service principal needs the key too.
+  queue_senders = {
+    "s3.amazonaws.com"  = var.queue_sender_bucket_arns
+    "sns.amazonaws.com" = var.queue_sender_topic_arns
+  }
 }
 
 data "aws_iam_policy_document" "key" {
@@ -65,6 +73,35 @@ data "aws_iam_policy_document" "key" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # S3 event notifications and SNS subscriptions into the SQS queues: only on behalf of
+  # the named buckets and topics of this account (no confused deputy).
+  dynamic "statement" {
+    for_each = { for service, arns in local.queue_senders : service => arns if length(arns) > 0 }
+
+    content {
+      sid       = "QueueSender${title(split(".", statement.key)[0])}"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = ["*"]
+
+      principals {
+        type        = "Service"
+        identifiers = [statement.key]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = statement.value
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
     }
   }
 }

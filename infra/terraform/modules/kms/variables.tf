@@ -14,6 +14,18 @@ variable "deletion_window_in_days" {
   }
 }
 
+variable "queue_sender_bucket_arns" {
+  description = "S3 buckets (ARNs) whose event notifications go to an SQS queue encrypted with this key: the key policy lets s3.amazonaws.com generate data keys for them."
+  type        = list(string)
+  default     = []
+}
+
+variable "queue_sender_topic_arns" {
+  description = "SNS topics (ARNs) with SQS subscriptions to a queue encrypted with this key: the key policy lets sns.amazonaws.com generate data keys for them."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)

@@ -5,9 +5,22 @@
 # queue's default visibility is set to the same value (the environment passes it to the
 # consumer as SLUICE__SOURCE__VISIBILITY_TIMEOUT_S). max_receive_count is the redrive
 # policy sluice reads to decide when to move a failing message to the DLQ itself.
+#
+# Queue policies: both queues take requests over TLS only. The source queue also lets S3
+# event notifications (sender_bucket_arns) and SNS subscriptions (sender_topic_arns) send
+# to it, only on behalf of those buckets and topics of this account. The queues are
+# KMS-encrypted, so the key policy must grant the same senders (the kms module's
+# queue_sender_* variables); without both, S3 and SNS cannot deliver.
+
+data "aws_caller_identity" "current" {}
 
 locals {
   suffix = var.fifo ? ".fifo" : ""
+
+  senders = {
+    "s3.amazonaws.com"  = var.sender_bucket_arns
+    "sns.amazonaws.com" = var.sender_topic_arns
+  }
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -52,4 +65,88 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
     redrivePermission = "byQueue"
     sourceQueueArns   = [aws_sqs_queue.this.arn]
   })
+}
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.this.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = { for service, arns in local.senders : service => arns if length(arns) > 0 }
+
+    content {
+      sid       = "Sender${title(split(".", statement.key)[0])}"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.this.arn]
+
+      principals {
+        type        = "Service"
+        identifiers = [statement.key]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = statement.value
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [data.aws_caller_identity.current.account_id]
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dlq" {
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = aws_sqs_queue.this.id
+  policy    = data.aws_iam_policy_document.queue.json
+
+  lifecycle {
+    precondition {
+      condition     = !(var.fifo && length(var.sender_bucket_arns) > 0)
+      error_message = "S3 event notifications cannot target a FIFO queue: use a standard queue (fifo = false) with sender_bucket_arns."
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.dlq.json
 }

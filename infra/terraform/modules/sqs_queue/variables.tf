@@ -59,6 +59,18 @@ variable "kms_data_key_reuse_period_seconds" {
   default     = 300
 }
 
+variable "sender_bucket_arns" {
+  description = "S3 buckets (ARNs) whose event notifications may send to the source queue (standard queues only); grant the same ARNs in the key policy (kms module, queue_sender_bucket_arns)."
+  type        = list(string)
+  default     = []
+}
+
+variable "sender_topic_arns" {
+  description = "SNS topics (ARNs) whose SQS subscriptions may send to the source queue; grant the same ARNs in the key policy (kms module, queue_sender_topic_arns)."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)
