@@ -44,7 +44,9 @@ from consumer.pipeline import Item, Pipeline
 from consumer.record import Position, Record
 from consumer.retry import RetryConfig, backoff_delay
 from consumer.sinks.base import Sink
+from consumer.sources.kcl.channel import ChannelClient
 from consumer.sources.kcl.fence import LeaseFence
+from consumer.sources.kcl.outputs import ChannelEmfWriter
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
@@ -97,6 +99,15 @@ class ProcessRecordsInput(Protocol):
     def checkpointer(self) -> Checkpointer: ...
 
 
+class ShardLifecycle(Protocol):
+    """Told when the daemon starts the shard here and when it calls this child no more
+    (`sluice kcl run`'s health endpoint forgets a child that stopped)."""
+
+    def started(self, shard: str) -> None: ...
+
+    def stopped(self, why: str) -> None: ...
+
+
 class CheckpointingInput(Protocol):
     """shardEnded and shutdownRequested: a checkpointer, nothing else."""
 
@@ -130,18 +141,30 @@ def child_metrics(config: MetricsConfig) -> MetricsConfig:
     return config
 
 
+def child_emf(config: PipelineConfig, channel: ChannelClient | None) -> EmfMetrics | None:
+    """The child's metrics hook: EMF for stdout or stderr goes through the channel to
+    `sluice kcl run`'s stdout or stderr when there is one, else to the child's stderr."""
+    if config.metrics.sink == "off":
+        return None
+    if channel is not None and config.metrics.sink in ("stdout", "stderr"):
+        writer = ChannelEmfWriter(channel, config.metrics.sink)
+        return EmfMetrics(config.metrics, config.name, writer=writer)
+    return EmfMetrics(child_metrics(config.metrics), config.name)
+
+
 def build_parts(
     config: PipelineConfig,
     base_dir: Path,
     aws: AwsClients,
     extra_hooks: Sequence[Hook] = (),
     batcher_clock: Callable[[], float] = time.monotonic,
+    channel: ChannelClient | None = None,
 ) -> ShardParts:
     """Sinks, pipeline, flusher, batcher factory and hooks for one shard's child.
 
     Health endpoint and scale-in protection are task-wide and stay with the task, not
     with the per-shard children (several children would fight over one port and one
-    protection state); metrics never go to stdout (`child_metrics`).
+    protection state); metrics never go to stdout (`child_emf`).
     """
     source = config.source
     if not isinstance(source, KinesisSourceConfig):
@@ -151,9 +174,9 @@ def build_parts(
         PartitionBatcher, source.stream, **parts.batcher_options, clock=batcher_clock
     )
     hook_list: list[Hook] = list(extra_hooks)
-    metrics = child_metrics(config.metrics)
-    if metrics.sink != "off":
-        hook_list.append(EmfMetrics(metrics, config.name))
+    metrics = child_emf(config, channel)
+    if metrics is not None:
+        hook_list.append(metrics)
     return ShardParts(
         stream=source.stream,
         pipeline=parts.pipeline,
@@ -200,6 +223,7 @@ class ShardProcessor:
         sleep: Callable[[float], None] = time.sleep,
         exit_process: Callable[[int], NoReturn] = hard_exit,
         fence: LeaseFence | None = None,
+        lifecycle: ShardLifecycle | None = None,
     ) -> None:
         if flush_attempts < 1 or checkpoint_attempts < 1:
             raise ValueError("attempts must be at least 1")
@@ -210,6 +234,7 @@ class ShardProcessor:
         self.sleep = sleep
         self.exit_process = exit_process
         self.fence = fence
+        self.lifecycle = lifecycle
         self.lease_gone = False
         """The fence found another owner: nothing more is written or checkpointed here."""
         self.shard = ""
@@ -229,6 +254,8 @@ class ShardProcessor:
                 initialize_input.sequence_number, initialize_input.sub_sequence_number
             )
             self.checkpointed = self.resume_after
+            if self.lifecycle is not None:
+                self.lifecycle.started(self.shard)
             log.info(
                 "shard started",
                 extra={
@@ -273,6 +300,7 @@ class ShardProcessor:
             dropped = self.batcher.records if self.batcher is not None else 0
             self.batcher = self.parts.new_batcher(self.shard)
             self.flushed = None
+            self._stopped("lease lost")
             log.info(
                 "lease lost",
                 extra={
@@ -289,6 +317,7 @@ class ShardProcessor:
             if batcher.pending:
                 self._flush(batcher)
             ended = not self.lease_gone and self._checkpoint(shard_ended_input.checkpointer, None)
+            self._stopped("shard ended")
             log.info(
                 "shard ended",
                 extra={"shard": self.shard, "checkpointed": ended, **self.parts.stats.snapshot()},
@@ -301,9 +330,14 @@ class ShardProcessor:
             if batcher.pending:
                 self._flush(batcher)
             self._checkpoint_flushed(shutdown_requested_input.checkpointer)
+            self._stopped("shutdown requested")
             log.info(
                 "shutdown requested", extra={"shard": self.shard, **self.parts.stats.snapshot()}
             )
+
+    def _stopped(self, why: str) -> None:
+        if self.lifecycle is not None:
+            self.lifecycle.stopped(why)
 
     # -- records ----------------------------------------------------------------------------
     def _batcher(self) -> PartitionBatcher:
