@@ -54,8 +54,9 @@ def run_daemon(
     with _channel_folder() as folder, _logging_through(output):
         relay = Relay(str(Path(folder, "channel.sock")), output, watch)
         relay.start()
-        server = _health_server(watch, health)
+        server: HealthServer | None = None
         try:
+            server = _health_server(watch, health)
             # preexec_fn only makes one prctl call through a libc handle loaded beforehand.
             proc = subprocess.Popen(
                 list(command),
