@@ -254,8 +254,7 @@ class ShardProcessor:
                 initialize_input.sequence_number, initialize_input.sub_sequence_number
             )
             self.checkpointed = self.resume_after
-            if self.lifecycle is not None:
-                self.lifecycle.started(self.shard)
+            self._tell("started", self.shard)
             log.info(
                 "shard started",
                 extra={
@@ -336,8 +335,16 @@ class ShardProcessor:
             )
 
     def _stopped(self, why: str) -> None:
-        if self.lifecycle is not None:
-            self.lifecycle.stopped(why)
+        self._tell("stopped", why)
+
+    def _tell(self, event: str, detail: str) -> None:
+        """Report to the lifecycle listener; as with hooks, a failure is logged, not fatal."""
+        if self.lifecycle is None:
+            return
+        try:
+            getattr(self.lifecycle, event)(detail)
+        except Exception:
+            log.exception("lifecycle report failed", extra={"shard": self.shard, "event": event})
 
     # -- records ----------------------------------------------------------------------------
     def _batcher(self) -> PartitionBatcher:
