@@ -29,8 +29,13 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
+def setup_logging(
+    level: str = "INFO", stream: TextIO | None = None, handler: logging.Handler | None = None
+) -> None:
+    """JSON lines to `stream` (stderr), or through `handler` when given (a KCL child's
+    channel, `sluice kcl run`'s line-locked output)."""
+    if handler is None:
+        handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -30,6 +30,7 @@ import orjson
 import pytest
 
 from consumer.aws.clients import AwsClients
+from consumer.runtime.metrics import MetricsConfig
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.records import to_records
 from tests.configfile import write_toml
@@ -142,7 +143,8 @@ class Kcl:
 
     def start(self) -> subprocess.Popen[bytes]:
         self.runs += 1
-        with (self.work / f"daemon-{self.runs}.log").open("wb") as log:
+        out, err = self.work / f"daemon-{self.runs}.out", self.work / f"daemon-{self.runs}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
             self.proc = subprocess.Popen(
                 [
                     sys.executable,
@@ -163,8 +165,8 @@ class Kcl:
                 ],
                 cwd=REPO,
                 env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=stdout,
+                stderr=stderr,
             )
         return self.proc
 
@@ -174,9 +176,19 @@ class Kcl:
             self.proc.send_signal(sig)
         return self.proc.wait(timeout=timeout_s)
 
+    def stdout(self) -> str:
+        return self._read("out")
+
+    def stderr(self) -> str:
+        return self._read("err")
+
     def log(self) -> str:
+        """Both outputs of every run (stderr after stdout: read it for content, not order)."""
+        return self.stdout() + "\n" + self.stderr()
+
+    def _read(self, suffix: str) -> str:
         return "\n".join(
-            (self.work / f"daemon-{n}.log").read_text(errors="replace")
+            (self.work / f"daemon-{n}.{suffix}").read_text(errors="replace")
             for n in range(1, self.runs + 1)
         )
 
@@ -541,3 +553,112 @@ def test_a_zombie_worker_writes_and_checkpoints_nothing_after_its_lease_is_taken
     assert "lease taken by another worker; cut dropped, nothing written" in a.log()
     assert_exactly_once(harness, ids, bad)
     assert a.strays() == [] and b.strays() == []
+
+
+# -- what CloudWatch Logs makes of the task's output -------------------------------------------
+def awslogs_events(*outputs: str) -> list[str]:
+    """The log events the awslogs driver makes of a container's output: one per line."""
+    return [line for output in outputs for line in output.splitlines() if line.strip()]
+
+
+def as_object(event: str) -> dict[str, Any] | None:
+    """The event as one JSON object, or None when it is anything else (text, a JSON object
+    with something around it). CloudWatch extracts EMF only from such an event."""
+    try:
+        value = orjson.loads(event)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def metric_sum(emf: list[dict[str, Any]], name: str) -> float:
+    total = 0.0
+    for entry in emf:
+        value = entry.get(name, 0)
+        total += sum(value) if isinstance(value, list) else value
+    return total
+
+
+def http_status(url: str) -> int | None:
+    """The status `url` answers with, or None when nothing answers (not started yet)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_child_logs_and_metrics_reach_the_output_once_and_the_wrapper_serves_health(
+    h2_endpoint: str, unique: str, tmp_path: Path
+) -> None:
+    # GIVEN 3,000 readings and bad records on two shards, metrics to stdout (the default),
+    # logs at INFO (the default), and the health port set as a task definition would
+    aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
+    harness = Harness.create(aws, unique, tmp_path)
+    harness.config = harness.config.model_copy(update={"metrics": MetricsConfig()})
+    ids, bad = produce(harness, 3000)
+    port = free_port()
+    kcl = Kcl(
+        harness,
+        h2_endpoint,
+        tmp_path,
+        log_level="INFO",
+        env={"SLUICE__HEALTH__PORT": str(port)},
+    )
+    expected = last_positions(aws, harness.stream)
+    healthz: list[int | None] = []
+
+    def finished() -> bool:
+        healthz.append(http_status(f"http://127.0.0.1:{port}/healthz"))
+        return done(harness, ids, bad)()
+
+    # WHEN `sluice kcl run` consumes everything, /healthz asked every second meanwhile
+    kcl.start()
+    try:
+        wait_for("every record", finished, kcl)
+        wait_for(
+            "the last checkpoints",
+            lambda: lease_checkpoints(aws, harness.config.name) == expected,
+            kcl,
+        )
+        readyz = http_status(f"http://127.0.0.1:{port}/readyz")
+    finally:
+        code = kcl.stop()
+    # THEN read as awslogs reads it, each flush's metrics are one EMF event each, and
+    # nothing else holds an EMF record
+    events = awslogs_events(kcl.stdout(), kcl.stderr())
+    objects = [entry for entry in map(as_object, events) if entry is not None]
+    emf = [entry for entry in objects if "_aws" in entry]
+    child_logs = [entry for entry in objects if "logger" in entry and "_aws" not in entry]
+    relabelled = [e for e in events if "DrainChildSTDERRTask" in e or "Received error line" in e]
+    print(
+        f"\nwrapper output: {len(events)} events, {len(emf)} EMF events, "
+        f"{len(child_logs)} JSON log lines, {len(relabelled)} re-labelled ERROR by the "
+        f"daemon, {sum('_aws' in e for e in events)} events holding an EMF record; "
+        f"RecordsIn {metric_sum(emf, 'RecordsIn'):.0f}; /healthz {Counter(healthz)}"
+    )
+    assert code == 0, kcl.log()[-5000:]
+    assert_exactly_once(harness, ids, bad)
+    assert metric_sum(emf, "RecordsIn") == len(ids) + len(bad)
+    assert sum('"_aws"' in event for event in events) == len(emf)
+    # AND each child log line is one JSON event at its own level, none re-logged as ERROR
+    assert relabelled == []
+    started = [entry for entry in child_logs if entry["msg"] == "shard started"]
+    assert len(started) == 2 and {entry["level"] for entry in started} == {"info"}
+    assert sum('"shard started"' in event for event in events) == 2
+    # AND the wrapper's health endpoint answered 200 throughout the run
+    answered = [status for status in healthz if status is not None]
+    assert answered and set(answered) == {200}, Counter(healthz)
+    assert readyz == 200
+    assert kcl.strays() == []

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,86 @@ def test_a_failing_sink_makes_the_child_exit_non_zero_without_checkpointing(
     assert code == 1
     assert daemon.checkpoints == []
     assert "flush failed; exiting" in daemon.stderr
+
+
+def test_under_sluice_kcl_run_logs_and_metrics_go_through_the_channel(tmp_path: Path) -> None:
+    # GIVEN the wrapper's channel, named to the child as `sluice kcl run` names it
+    from consumer.runtime.health import HealthConfig
+    from consumer.sources.kcl.channel import CHANNEL_ENV
+    from consumer.sources.kcl.relay import Output, Relay
+    from consumer.sources.kcl.watch import Watch
+
+    config = write_config(tmp_path, '{ type = "sqlite", path = "lake.db" }')
+
+    class RecordingWatch(Watch):
+        def report(self, key: int, report: Mapping[str, Any]) -> None:
+            reports.append(dict(report))
+            super().report(key, report)
+
+    reports: list[dict[str, Any]] = []
+    watch = RecordingWatch(HealthConfig(), lambda: True)
+    out_path, err_path = tmp_path / "wrapper.out", tmp_path / "wrapper.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        relay = Relay(str(tmp_path / "channel.sock"), Output(out, err), watch)
+        relay.start()
+        daemon = Daemon(config, tmp_path, {CHANNEL_ENV: relay.path})
+        # WHEN the daemon drives it through a cut and a shutdown request
+        try:
+            assert daemon.send(
+                {"action": "initialize", "shardId": SHARD, "sequenceNumber": "TRIM_HORIZON",
+                 "subSequenceNumber": 0}
+            )  # fmt: skip
+            assert daemon.send(
+                {
+                    "action": "processRecords",
+                    "records": [record(0, reading(1)), record(1, reading(2))],
+                    "millisBehindLatest": 0,
+                }
+            )
+            assert daemon.send({"action": "shutdownRequested"})
+        finally:
+            code = daemon.close()
+            relay.stop()
+    # THEN the child's JSON logs are on the wrapper's stderr, its EMF record on the
+    # wrapper's stdout, one JSON object a line; the child's stderr keeps only the strays
+    assert code == 0
+    emf = [json.loads(line) for line in out_path.read_text().splitlines()]
+    assert all("_aws" in entry for entry in emf)
+    assert sum(entry.get("RecordsIn", 0) for entry in emf) == 2
+    logs = [json.loads(line) for line in err_path.read_text().splitlines()]
+    assert [entry["msg"] for entry in logs] == ["shard started", "shutdown requested"]
+    assert {entry["level"] for entry in logs} == {"info"}
+    stderr = daemon.stderr
+    assert '"_aws"' not in stderr and '"logger"' not in stderr
+    assert "print from the transform 1" in stderr
+    # AND it reported its progress: started, every processRecords call, the flush, stopped
+    events = [entry["event"] for entry in reports]
+    assert events[:2] == ["hello", "started"] and events[-1] == "stopped"
+    assert {"poll", "busy", "flushed", "idle"} <= set(events)
+    assert all(entry.get("shard") == SHARD for entry in reports[1:])
+
+
+def test_with_its_channel_gone_the_child_writes_to_stderr(tmp_path: Path) -> None:
+    # GIVEN a channel address nobody listens on (the wrapper died)
+    from consumer.sources.kcl.channel import CHANNEL_ENV
+
+    config = write_config(tmp_path, '{ type = "sqlite", path = "lake.db" }')
+    daemon = Daemon(config, tmp_path, {CHANNEL_ENV: str(tmp_path / "gone.sock")})
+    # WHEN it flushes a cut
+    try:
+        assert daemon.send(
+            {"action": "initialize", "shardId": SHARD, "sequenceNumber": "TRIM_HORIZON",
+             "subSequenceNumber": 0}
+        )  # fmt: skip
+        assert daemon.send(
+            {
+                "action": "processRecords",
+                "records": [record(0, reading(1)), record(1, reading(2))],
+                "millisBehindLatest": 0,
+            }
+        )
+    finally:
+        code = daemon.close()
+    # THEN its logs and metrics are on stderr, as without `sluice kcl run`
+    assert code == 0 and daemon.checkpoints == [(SEQ, 1)]
+    assert '"_aws"' in daemon.stderr and '"shard started"' in daemon.stderr

@@ -539,3 +539,52 @@ def test_a_zombie_writes_nothing_once_its_lease_has_another_owner(kcl: Any) -> N
     assert shard.ids == [0, 1, 2]
     assert daemon.checkpoints == [(seq[2], 0)]
     assert fence.asked == [SHARD, SHARD]
+
+
+class Lifecycle:
+    """What `sluice kcl run`'s health endpoint hears of the shard; can be told to fail."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def started(self, shard: str) -> None:
+        self.events.append(("started", shard))
+        if self.fail:
+            raise RuntimeError("listener down")
+
+    def stopped(self, why: str) -> None:
+        self.events.append(("stopped", why))
+        if self.fail:
+            raise RuntimeError("listener down")
+
+
+@pytest.mark.parametrize(
+    ("last", "why"),
+    [(LEASE_LOST, "lease lost"), (SHARD_ENDED, "shard ended"),
+     (SHUTDOWN_REQUESTED, "shutdown requested")],
+)  # fmt: skip
+def test_the_lifecycle_hears_when_the_shard_starts_and_stops_here(
+    kcl: Any, last: dict[str, Any], why: str
+) -> None:
+    # GIVEN a shard the daemon starts, feeds, then stops calling for `why`
+    shard = Shard(pipeline_config())
+    lifecycle = Lifecycle()
+    daemon = FakeDaemon([initialize(), process_records(record(SEQ_A, reading(1))), last])
+    # WHEN the processor runs, THEN the listener hears the start and the stop, once each
+    run(kcl, shard, daemon, lifecycle=lifecycle)
+    assert lifecycle.events == [("started", SHARD), ("stopped", why)]
+
+
+def test_a_failing_lifecycle_listener_never_stops_the_shard(kcl: Any) -> None:
+    shard = Shard(pipeline_config())
+    daemon = FakeDaemon(
+        [
+            initialize(),
+            process_records(record(SEQ_A, reading(1)), record(SEQ_B, reading(2))),
+            SHUTDOWN_REQUESTED,
+        ]
+    )
+    run(kcl, shard, daemon, lifecycle=Lifecycle(fail=True))
+    assert daemon.statuses == ["initialize", "processRecords", "shutdownRequested"]
+    assert daemon.checkpoints == [(SEQ_B, 0)] and shard.ids == [1, 2]

@@ -20,6 +20,7 @@ import pytest
 from consumer.config import PipelineConfig
 from consumer.errors import ConfigError
 from consumer.sources.kcl import cli
+from consumer.sources.kcl.daemon import run_daemon
 from consumer.sources.kcl.properties import DAEMON_CLASS, render_properties
 
 
@@ -269,7 +270,7 @@ def test_run_forwards_sigterm_and_leaves_no_stray_process(tmp_path: Path) -> Non
 
     threading.Thread(target=terminate_when_ready, daemon=True).start()
     # WHEN `sluice kcl run` gets SIGTERM
-    code = cli.run_daemon(command, children_grace_s=0.5)
+    code = run_daemon(command, children_grace_s=0.5)
     # THEN the daemon got it and exited 0, and its left-over child is gone
     assert code == 0
     stray = int(marker.read_text())

@@ -4,8 +4,13 @@ Its stdin and stdout carry the daemon's protocol and nothing else. Before any us
 imported, the protocol streams are moved to private file descriptors and descriptors 0
 and 1 are pointed at /dev/null and stderr: a stray `print()` in a transform, a C library
 writing to fd 1 or a subprocess inheriting it all end up on stderr, and nothing can read
-the daemon's messages but kclpy. Logs are JSON lines on stderr (the daemon forwards them
-to its own log); metrics never go to stdout.
+the daemon's messages but kclpy. Metrics never go to stdout.
+
+Under `sluice kcl run` the child's JSON log lines, EMF lines and progress reports go
+through the wrapper's channel (`channel`), which prints each line once; the daemon would
+relabel every stderr line as an ERROR. Without it (a daemon started by hand), or when the
+channel fails, logs and EMF go to stderr as before. Stderr keeps what bypasses logging: a
+traceback, a stray print.
 
 SIGINT and SIGTERM are ignored: the daemon stops its children itself (a shutdown request,
 then end of input), and a signal sent to the whole process group must not kill a child
@@ -67,9 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     from consumer.logs import setup_logging
+    from consumer.sources.kcl.channel import ChannelClient
+    from consumer.sources.kcl.outputs import ChannelLogHandler, ProgressReport
 
     args = _parser().parse_args(argv)
-    setup_logging(args.log_level, sys.stderr)
+    channel = ChannelClient.from_env()
+    handler = ChannelLogHandler(channel) if channel is not None else None
+    setup_logging(args.log_level, sys.stderr, handler)
 
     kcl = importlib.import_module("amazon_kclpy.kcl")  # untyped; needed only here
 
@@ -81,18 +90,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     aws = AwsClients()
     try:
         config = load_config(args.config)
-        parts = build_parts(config, Path.cwd(), aws)
+        report = [ProgressReport(channel)] if channel is not None else []
+        parts = build_parts(config, Path.cwd(), aws, report, channel=channel)
     except ConfigError as exc:
         print(f"sluice kcl child: configuration error: {exc}", file=sys.stderr)
         return 2
     fence = LeaseFence.from_env(os.environ, aws.client("dynamodb"))
-    processor = ShardProcessor(parts, flush_attempts=args.flush_attempts, fence=fence)
+    processor = ShardProcessor(
+        parts,
+        flush_attempts=args.flush_attempts,
+        fence=fence,
+        lifecycle=report[0] if report else None,
+    )
     try:
         kcl.KCLProcess(
             processor, input_file=protocol_in, output_file=protocol_out, error_file=sys.stderr
         ).run()
     finally:
         parts.close()
+        if channel is not None:
+            channel.close()
     return 0
 
 

@@ -3,9 +3,10 @@ for a pipeline file.
 
 `run` writes the properties, starts `java ... MultiLangDaemon` with the KCL jars that ship
 inside amazon-kclpy, and forwards SIGTERM/SIGINT to it: the daemon's shutdown hook asks
-every child to flush and checkpoint within `shutdownGraceMillis`. The daemon runs in its
-own process group with its children; when it has exited, children still alive have no
-one to talk to and are killed, so a stop leaves no stray process.
+every child to flush and checkpoint within `shutdownGraceMillis` (`daemon`). It prints
+the children's log and EMF lines, received on a channel of their own (`relay`), once
+each, and serves `/healthz` and `/readyz` for the daemon and its children on
+`health.port` as `sluice run` does (`watch`).
 """
 
 from __future__ import annotations
@@ -15,21 +16,17 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import FrameType
 
 from consumer.config import PipelineConfig
 from consumer.errors import ConfigError
+from consumer.sources.kcl.daemon import run_daemon
 from consumer.sources.kcl.fence import TABLE_ENV, WORKER_ENV
 from consumer.sources.kcl.properties import DAEMON_CLASS, endpoints, render_properties
 
@@ -147,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(text, encoding="latin-1")
         jvm_opts = [*DEFAULT_JVM_OPTS, *(EMULATOR_JVM_OPTS if emulated else ()), *args.jvm_opt]
         command = daemon_command(java, jars, path, jvm_opts, args.log_configuration)
-        return run_daemon(command, env={**os.environ, **fence_env})
+        return run_daemon(command, env={**os.environ, **fence_env}, health=config.health)
 
 
 def default_worker_id() -> str:
@@ -255,77 +252,6 @@ def daemon_command(
     if log_configuration:
         command += ["--log-configuration", log_configuration]
     return command
-
-
-# -- running ----------------------------------------------------------------------------------
-def run_daemon(
-    command: Sequence[str],
-    children_grace_s: float = 5.0,
-    env: Mapping[str, str] | None = None,
-) -> int:
-    """Run the daemon; forward SIGTERM/SIGINT; clean its process group up when it ends.
-
-    A daemon stopped on request exits 0 here (the JVM reports 143 after its shutdown
-    hook ran); any other exit is passed on, so ECS restarts a task whose child failed.
-    """
-    # preexec_fn only makes one prctl call through a libc handle loaded beforehand.
-    proc = subprocess.Popen(
-        list(command),
-        env=env,
-        start_new_session=True,
-        preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509
-    )
-    stopping: list[int] = []
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        stopping.append(signum)
-        with suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        code = proc.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        end_process_group(proc.pid, children_grace_s)
-    if stopping and code in (0, 128 + signal.SIGTERM, -signal.SIGTERM):
-        return 0
-    return code if code >= 0 else 128 - code
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """Linux: the daemon gets SIGTERM (a graceful stop) if this process dies first, so a
-    SIGKILLed `sluice kcl run` outside a container leaves no daemon behind."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def hook() -> None:  # pragma: no cover - runs in the forked child
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    return hook
-
-
-def end_process_group(pgid: int, grace_s: float) -> None:
-    """Give the daemon's children `grace_s` to exit on their own, then kill what is left."""
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if os.getpid() == 1:  # orphaned children are ours to reap
-            with suppress(ChildProcessError):
-                os.waitpid(-1, os.WNOHANG)
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
-        time.sleep(0.1)
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

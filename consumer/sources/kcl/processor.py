@@ -48,7 +48,9 @@ from consumer.pipeline.process import Pipeline
 from consumer.runtime.metrics import EmfMetrics, MetricsConfig
 from consumer.sinks.base import Sink
 from consumer.sources.base import NO_ERRORS, SourceBase, Unit
+from consumer.sources.kcl.channel import ChannelClient
 from consumer.sources.kcl.fence import LeaseFence
+from consumer.sources.kcl.outputs import ChannelEmfWriter
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
@@ -98,6 +100,15 @@ class ProcessRecordsInput(Protocol):
     def checkpointer(self) -> Checkpointer: ...
 
 
+class ShardLifecycle(Protocol):
+    """Told when the daemon starts the shard here and when it calls this child no more
+    (`sluice kcl run`'s health endpoint forgets a child that stopped)."""
+
+    def started(self, shard: str) -> None: ...
+
+    def stopped(self, why: str) -> None: ...
+
+
 class CheckpointingInput(Protocol):
     """shardEnded and shutdownRequested: a checkpointer, nothing else."""
 
@@ -131,18 +142,30 @@ def child_metrics(config: MetricsConfig) -> MetricsConfig:
     return config
 
 
+def child_emf(config: PipelineConfig, channel: ChannelClient | None) -> EmfMetrics | None:
+    """The child's metrics hook: EMF for stdout or stderr goes through the channel to
+    `sluice kcl run`'s stdout or stderr when there is one, else to the child's stderr."""
+    if config.metrics.sink == "off":
+        return None
+    if channel is not None and config.metrics.sink in ("stdout", "stderr"):
+        writer = ChannelEmfWriter(channel, config.metrics.sink)
+        return EmfMetrics(config.metrics, config.name, writer=writer)
+    return EmfMetrics(child_metrics(config.metrics), config.name)
+
+
 def build_parts(
     config: PipelineConfig,
     base_dir: Path,
     aws: AwsClients,
     extra_hooks: Sequence[Hook] = (),
     batcher_clock: Callable[[], float] = time.monotonic,
+    channel: ChannelClient | None = None,
 ) -> ShardParts:
     """Sinks, pipeline, flusher, batcher factory and hooks for one shard's child.
 
     Health endpoint and scale-in protection are task-wide and stay with the task, not
     with the per-shard children (several children would fight over one port and one
-    protection state); metrics never go to stdout (`child_metrics`).
+    protection state); metrics never go to stdout (`child_emf`).
     """
     source = config.source
     if not isinstance(source, KinesisSourceConfig):
@@ -152,9 +175,9 @@ def build_parts(
         PartitionBatcher, **parts.batcher_options, clock=batcher_clock
     )
     hook_list: list[Hook] = list(extra_hooks)
-    metrics = child_metrics(config.metrics)
-    if metrics.sink != "off":
-        hook_list.append(EmfMetrics(metrics, config.name))
+    metrics = child_emf(config, channel)
+    if metrics is not None:
+        hook_list.append(metrics)
     return ShardParts(
         stream=source.stream,
         pipeline=parts.pipeline,
@@ -246,6 +269,7 @@ class ShardProcessor:
         sleep: Callable[[float], None] = time.sleep,
         exit_process: Callable[[int], NoReturn] = hard_exit,
         fence: LeaseFence | None = None,
+        lifecycle: ShardLifecycle | None = None,
     ) -> None:
         if flush_attempts < 1 or checkpoint_attempts < 1:
             raise ValueError("attempts must be at least 1")
@@ -266,6 +290,7 @@ class ShardProcessor:
             retry=parts.retry,
             sleep=sleep,
         )
+        self.lifecycle = lifecycle
         self.resume_after: Position | None = None
         """The checkpoint the shard started at: records up to it are already done."""
         self.checkpointed: Position | None = None
@@ -282,6 +307,7 @@ class ShardProcessor:
                 initialize_input.sequence_number, initialize_input.sub_sequence_number
             )
             self.checkpointed = self.resume_after
+            self._tell("started", self.shard)
             log.info(
                 "shard started",
                 extra={
@@ -310,6 +336,7 @@ class ShardProcessor:
         with self._or_exit("leaseLost"):
             dropped = self.engine.discard(self.shard)
             self.source.flushed = None
+            self._stopped("lease lost")
             log.info(
                 "lease lost",
                 extra={
@@ -326,6 +353,7 @@ class ShardProcessor:
             ended = not self.source.lease_gone and self._checkpoint(
                 shard_ended_input.checkpointer, None
             )
+            self._stopped("shard ended")
             log.info(
                 "shard ended",
                 extra={"shard": self.shard, "checkpointed": ended, **self.parts.stats.snapshot()},
@@ -336,9 +364,22 @@ class ShardProcessor:
         with self._or_exit("shutdownRequested"):
             self.engine.flush(self.shard)
             self._checkpoint_flushed(shutdown_requested_input.checkpointer)
+            self._stopped("shutdown requested")
             log.info(
                 "shutdown requested", extra={"shard": self.shard, **self.parts.stats.snapshot()}
             )
+
+    def _stopped(self, why: str) -> None:
+        self._tell("stopped", why)
+
+    def _tell(self, event: str, detail: str) -> None:
+        """Report to the lifecycle listener; as with hooks, a failure is logged, not fatal."""
+        if self.lifecycle is None:
+            return
+        try:
+            getattr(self.lifecycle, event)(detail)
+        except Exception:
+            log.exception("lifecycle report failed", extra={"shard": self.shard, "event": event})
 
     # -- records ----------------------------------------------------------------------------
     def _unit(self, kcl_records: Sequence[KclRecord]) -> Unit:
