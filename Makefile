@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 INFRA_VENV  ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test test-kcl check lint typecheck infra-check format bench chaos loadtest clean
+.PHONY: demo test test-kcl check lint typecheck infra-check format bench bench-compare chaos loadtest clean
 KILLS ?= 50
 
 $(STAMP): pyproject.toml requirements/kcl-test.txt
@@ -65,6 +65,12 @@ bench: $(STAMP)
 loadtest: $(STAMP)
 	$(BIN)/python -m load_tests.run simulate --shape step --rate 1000 --factor 10 --max-tasks 10 --out load-output
 	$(BIN)/python -m load_tests.run scenario --shape steady --rate 100 --duration-s 20 --out load-output
+
+## bench-compare: the core and reference rows beside a copy of the code at BASELINE (default:
+##                the commit before the delivery engine), interleaved in one run
+BASELINE ?= ba6cc2f
+bench-compare: $(STAMP)
+	$(BIN)/python -m load_tests.compare --baseline $(BASELINE) --rounds 5 core reference
 
 ## chaos: the SIGKILL chaos loop with KILLS kills (the test suite runs it with 12)
 chaos: $(STAMP)

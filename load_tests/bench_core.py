@@ -3,7 +3,7 @@
 The baseline is a hand-written loop doing the same parse, validation, user transform and
 encoding with nothing else (no limits, no routing table, no partitions, no quarantine, no
 buffers); the figures show what sluice's guarantees cost per record. sluice runs the
-readers' loop (`load_tests/reader_loop.py`, batches of 500) into unbounded buffers.
+delivery engine (`load_tests/reader_loop.py`, batches of 500) into unbounded buffers.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from clickstream import PageView, Purchase, page_view_row, purchase_row  # noqa:
 from clickstream_events import generate  # noqa: E402
 
 from consumer.config import load_config  # noqa: E402
-from consumer.delivery.buffer import PartitionBatcher  # noqa: E402
 from consumer.flow import Cut, Position, Record  # noqa: E402
 from consumer.pipeline.decode import Decoder  # noqa: E402
 from consumer.pipeline.process import Pipeline  # noqa: E402
 from consumer.pipeline.route import Route  # noqa: E402
 from consumer.pipeline.router import Router  # noqa: E402
-from load_tests.reader_loop import feed  # noqa: E402
+from load_tests.reader_loop import bench_engine, feed  # noqa: E402
 from load_tests.timing import interleaved_us  # noqa: E402
 
 RECORDS, BATCH = 20_000, 500
@@ -80,10 +79,10 @@ def run() -> list[tuple[str, float]]:
     records = _records()
 
     def sluice_core() -> None:
-        batcher = PartitionBatcher("bench", "shardId-0", unbounded)
+        engine = bench_engine(pipeline, unbounded, _unexpected_cut, "bench")
         for start in range(0, len(records), BATCH):
-            feed(pipeline, batcher, records[start : start + BATCH], _unexpected_cut)
-        batcher.cut()
+            feed(engine, "shardId-0", records[start : start + BATCH])
+        engine.batchers["shardId-0"].cut()
 
     return interleaved_us(
         [

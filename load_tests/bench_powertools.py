@@ -8,7 +8,7 @@ function, encode a JSON line, put it in its hourly output partition (`dt=.../hr=
 `occurred_at`, sluice's `Partitioner` on both sides) and gzip each partition's lines at
 level 1: per invocation of 500 records for Lambda, per cut of 500 for sluice. sluice also
 turns entries into `Record`s (`to_records`, with the timestamps its client parses) and runs
-the readers' loop (`load_tests/reader_loop.py`). Powertools runs as its documentation shows
+the delivery engine (`load_tests/reader_loop.py`). Powertools runs as its documentation shows
 (`process_partial_response`, a record model whose `data` is `Json[OrderEvent]`); the
 Lambda runtime itself is not part of either figure.
 
@@ -29,14 +29,14 @@ import orjson
 from pydantic import Json
 
 from consumer.aws.clients import fast_timestamp
-from consumer.delivery.buffer import BufferConfig, PartitionBatcher
+from consumer.delivery.buffer import BufferConfig
 from consumer.pipeline.decode import DecodeConfig, Decoder
 from consumer.pipeline.partitioning import PartitionConfig, Partitioner
 from consumer.pipeline.process import Pipeline
 from consumer.pipeline.route import Route, RouteConfig
 from consumer.pipeline.router import Router
 from consumer.sources.kinesis.records import to_records
-from load_tests.reader_loop import feed, gzip_writer
+from load_tests.reader_loop import bench_engine, feed, gzip_writer
 from load_tests.reference import OrderEvent, events, order_route, order_row
 from load_tests.timing import interleaved_us
 
@@ -146,7 +146,8 @@ def _sluice(responses: list[list[dict[str, Any]]]) -> Callable[[], None]:
     write = gzip_writer(LEVEL)
 
     def run() -> None:
-        batcher = PartitionBatcher("orders", "shardId-000000000000", limits)
+        shard = "shardId-000000000000"
+        engine = bench_engine(pipeline, limits, write, "orders")
         for entries in responses:
             parsed = [  # what sluice's client parser adds to the JSON: bytes, timestamps
                 {
@@ -158,10 +159,9 @@ def _sluice(responses: list[list[dict[str, Any]]]) -> Callable[[], None]:
                 }
                 for entry in entries
             ]
-            records = [record for record, _ in to_records("orders", batcher.partition, parsed)]
-            feed(pipeline, batcher, records, write)
-        if batcher.pending:
-            write(batcher.cut())
+            records = [record for record, _ in to_records("orders", shard, parsed)]
+            feed(engine, shard, records)
+        engine.flush(shard)
 
     return run
 

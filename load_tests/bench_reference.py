@@ -2,7 +2,7 @@
 sluice's core, beside the raw ceiling loop: orjson.loads + model_validate + model_dump +
 orjson.dumps, with the same gzip level on both sides, in the same run.
 
-sluice runs the readers' loop (`load_tests/reader_loop.py`): `process_many` per batch of
+sluice runs the delivery engine (`load_tests/reader_loop.py`): `process_many` per batch of
 500 records as GetRecords delivers them, buffers per output partition (hourly, from the
 event's `occurred_at`), a cut whenever a buffer holds 500 records, one gzip object per
 batch. The ceiling checks no limits, routes nothing, partitions nothing and keeps no
@@ -14,13 +14,13 @@ import gzip
 
 import orjson
 
-from consumer.delivery.buffer import BufferConfig, PartitionBatcher
+from consumer.delivery.buffer import BufferConfig
 from consumer.flow import Position, Record
 from consumer.pipeline.decode import DecodeConfig, Decoder
 from consumer.pipeline.process import Pipeline
 from consumer.pipeline.route import Route, RouteConfig
 from consumer.pipeline.router import Router
-from load_tests.reader_loop import feed, gzip_writer
+from load_tests.reader_loop import bench_engine, feed, gzip_writer
 from load_tests.reference import OrderEvent, events, order_route
 from load_tests.timing import interleaved_us
 
@@ -51,11 +51,10 @@ def run() -> list[tuple[str, float]]:
     write = gzip_writer(LEVEL)
 
     def sluice() -> None:
-        batcher = PartitionBatcher("s", "p", limits)
+        engine = bench_engine(pipeline, limits, write, "s")
         for start in range(0, COUNT, BATCH):
-            feed(pipeline, batcher, records[start : start + BATCH], write)
-        if batcher.pending:
-            write(batcher.cut())
+            feed(engine, "p", records[start : start + BATCH])
+        engine.flush("p")
 
     return interleaved_us(
         [

@@ -103,6 +103,10 @@ class TcpOutage:
         with self._lock:
             conns, self._conns = self._conns, []
         for conn in conns:
+            # shutdown first: close alone leaves a socket another thread is blocked in
+            # recv() on open in the kernel, so the peer would never see the link go
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 conn.close()
 

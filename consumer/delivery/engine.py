@@ -23,10 +23,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from consumer.delivery.buffer import PartitionBatcher
-from consumer.delivery.flush import Flusher
 from consumer.delivery.hooks import FlushInfo, Hooks
 from consumer.delivery.retry import RetryConfig, backoff_delay
 from consumer.delivery.stats import Stats
@@ -41,12 +40,18 @@ BatcherFactory = Callable[[str, str], PartitionBatcher]
 """(origin, partition) -> the buffers of one source partition."""
 
 
+class CutWriter(Protocol):
+    """Writes a cut to every sink of its batches (`Flusher`); returns the rows retried."""
+
+    def write(self, cut: Cut) -> int: ...
+
+
 class Engine:
     def __init__(
         self,
         source: Source,
         pipeline: Pipeline,
-        flusher: Flusher,
+        flusher: CutWriter,
         new_batcher: BatcherFactory,
         *,
         hooks: Hooks | None = None,

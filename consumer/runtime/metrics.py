@@ -194,3 +194,13 @@ class EmfMetrics(Hook):
         context = self._context({"source": source})
         context.put_metric("RecordsRetried", records, COUNT)
         self.writer.write(context)
+
+
+def emf_hook(
+    config: MetricsConfig, service: str, writer: EmfWriter | None = None
+) -> EmfMetrics | None:
+    """The metrics hook of a consumer (the service, a KCL child), or None when metrics are
+    off; `writer` replaces where the records go (a KCL child's channel)."""
+    if config.sink == "off":
+        return None
+    return EmfMetrics(config, service, writer=writer)

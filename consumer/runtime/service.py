@@ -18,7 +18,7 @@ from consumer.delivery.hooks import Hook, Hooks
 from consumer.delivery.stats import Stats
 from consumer.runtime.backlog import BacklogPublisher
 from consumer.runtime.health import HealthServer, HealthState
-from consumer.runtime.metrics import EmfMetrics
+from consumer.runtime.metrics import emf_hook
 from consumer.runtime.protection import ScaleInProtection
 from consumer.sinks.base import Sink
 from consumer.sources.base import Source
@@ -85,7 +85,7 @@ class Service:
 
     @property
     def flusher(self) -> Flusher:
-        return self.engine.flusher
+        return self.parts.flusher
 
     @property
     def stop(self) -> threading.Event:
@@ -100,8 +100,9 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
     stop = threading.Event()
     health, protection = HealthState(config.health), ScaleInProtection(config.protection)
     hook_list: list[Hook] = [health, protection]
-    if config.metrics.sink != "off":
-        hook_list.append(EmfMetrics(config.metrics, config.name))
+    metrics = emf_hook(config.metrics, config.name)
+    if metrics is not None:
+        hook_list.append(metrics)
     source, backlog = build_source(config, aws, stop)
     engine = Engine(
         source,

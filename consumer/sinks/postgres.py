@@ -77,6 +77,12 @@ class PostgresSinkConfig(BaseModel):
         extra: dict[str, Any] = {
             "connect_timeout": self.connect_timeout_s,
             "application_name": "sluice",
+            # a server that vanishes without a word (a partition, a failover) is noticed
+            # within about a minute instead of the kernel's quarter of an hour
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
         }
         if self.sslmode:
             extra["sslmode"] = self.sslmode

@@ -239,14 +239,7 @@ class KclHarness:
 
     def consume(self, parts: Assembly, crash: bool = False) -> None:
         shard_parts = ShardParts(
-            "contract",
-            parts.pipeline,
-            parts.flusher,
-            parts.batcher,
-            Hooks(),
-            Stats(),
-            RetryConfig(max_attempts=1),
-            parts.sinks,
+            "contract", parts, parts.batcher, Hooks(), Stats(), RetryConfig(max_attempts=1)
         )
         processor = ShardProcessor(
             shard_parts, flush_attempts=1, sleep=lambda s: None, exit_process=_exit

@@ -35,7 +35,7 @@ from typing import Any, NoReturn, Protocol
 
 from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
-from consumer.delivery.assembly import assemble
+from consumer.delivery.assembly import Assembly, assemble
 from consumer.delivery.buffer import PartitionBatcher
 from consumer.delivery.engine import BatcherFactory, Engine
 from consumer.delivery.flush import Flusher
@@ -45,7 +45,7 @@ from consumer.delivery.stats import Stats
 from consumer.errors import ConfigError, RecordError, SinkError
 from consumer.flow import Cut, Position, Record
 from consumer.pipeline.process import Pipeline
-from consumer.runtime.metrics import EmfMetrics, MetricsConfig
+from consumer.runtime.metrics import EmfMetrics, MetricsConfig, emf_hook
 from consumer.sinks.base import Sink
 from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 from consumer.sources.kcl.channel import ChannelClient
@@ -120,19 +120,26 @@ class CheckpointingInput(Protocol):
 @dataclass
 class ShardParts:
     stream: str
-    pipeline: Pipeline
-    flusher: Flusher
+    assembly: Assembly
     new_batcher: BatcherFactory
     hooks: Hooks
     stats: Stats
     retry: RetryConfig
-    sinks: dict[str, Sink]
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.assembly.pipeline
+
+    @property
+    def flusher(self) -> Flusher:
+        return self.assembly.flusher
+
+    @property
+    def sinks(self) -> dict[str, Sink]:
+        return self.assembly.sinks
 
     def close(self) -> None:
-        self.flusher.close()
-        self.pipeline.close()
-        for sink in self.sinks.values():
-            sink.close()
+        self.assembly.close()
 
 
 def child_metrics(config: MetricsConfig) -> MetricsConfig:
@@ -145,12 +152,10 @@ def child_metrics(config: MetricsConfig) -> MetricsConfig:
 def child_emf(config: PipelineConfig, channel: ChannelClient | None) -> EmfMetrics | None:
     """The child's metrics hook: EMF for stdout or stderr goes through the channel to
     `sluice kcl run`'s stdout or stderr when there is one, else to the child's stderr."""
-    if config.metrics.sink == "off":
-        return None
     if channel is not None and config.metrics.sink in ("stdout", "stderr"):
         writer = ChannelEmfWriter(channel, config.metrics.sink)
-        return EmfMetrics(config.metrics, config.name, writer=writer)
-    return EmfMetrics(child_metrics(config.metrics), config.name)
+        return emf_hook(config.metrics, config.name, writer)
+    return emf_hook(child_metrics(config.metrics), config.name)
 
 
 def build_parts(
@@ -180,13 +185,11 @@ def build_parts(
         hook_list.append(metrics)
     return ShardParts(
         stream=source.stream,
-        pipeline=parts.pipeline,
-        flusher=parts.flusher,
+        assembly=parts,
         new_batcher=new_batcher,
         hooks=Hooks(hook_list),
         stats=Stats(),
         retry=config.retry,
-        sinks=parts.sinks,
     )
 
 
