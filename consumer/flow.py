@@ -74,6 +74,9 @@ class Batch:
     """Python types of the columns, from the route's output model, for create-if-missing."""
     quality: dict[str, Any] | None = None
     """The route's quality result for this batch (consumer/quality), when it has checks."""
+    stage: str | None = None
+    """Written for a cut not committed yet (the SQS ledger's): object stores stage it and
+    make it visible at `Sink.publish(stage)`; databases ignore it (upserts)."""
 
     @property
     def nbytes(self) -> int:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from batch_jobs.parts import select
 from batch_jobs.runner import BatchPipeline, JobResult
+from consumer.sinks.s3 import is_staged
 
 MANIFEST = "_sluice_manifest.json"
 
@@ -44,7 +45,7 @@ def _folders(s3: Any, bucket: str, prefix: str) -> dict[str, dict[str, float]]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             folder, _, name = obj["Key"].rpartition("/")
-            if name != MANIFEST:
+            if name != MANIFEST and not is_staged(obj["Key"]):
                 folders[folder][obj["Key"]] = obj["LastModified"].timestamp()
     return folders
 

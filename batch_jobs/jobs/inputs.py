@@ -17,6 +17,7 @@ import orjson
 
 from batch_jobs.ledger import RUNS_PREFIX
 from consumer.errors import ConfigError, RecordError
+from consumer.sinks.s3 import is_staged
 
 Format = Literal["auto", "jsonl", "parquet"]
 
@@ -45,11 +46,11 @@ def input_format(key: str, declared: Format) -> Literal["jsonl", "parquet"]:
 
 def list_objects(s3: Any, bucket: str, prefix: str) -> dict[str, float]:
     """Object key -> last-modified epoch seconds, for every object under the prefix but
-    the jobs' own ledger (`_sluice/runs/`)."""
+    the jobs' own ledger (`_sluice/runs/`) and objects staged for a commit (`_staging/`)."""
     found: dict[str, float] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            if not obj["Key"].startswith(RUNS_PREFIX + "/"):
+            if not obj["Key"].startswith(RUNS_PREFIX + "/") and not is_staged(obj["Key"]):
                 found[obj["Key"]] = obj["LastModified"].timestamp()
     return found
 

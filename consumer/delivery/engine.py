@@ -119,7 +119,7 @@ class Engine:
             )
         if not self._buffer(batcher, unit, outcomes):
             return False
-        if unit.atomic and batcher.due() and not self.flush(unit.partition):
+        if unit.atomic and not unit.joined and batcher.due() and not self.flush(unit.partition):
             return False
         return self._end(unit.partition) if unit.last else True
 
@@ -235,7 +235,12 @@ class Engine:
             # every sink confirmed, nothing acked yet: the window the reliability suite
             # kills a process in (consumer/testing/faults.py)
             crash_point("after_write_before_ack")
-            source.ack(cut)
+            if not source.ack(cut):
+                log.warning(
+                    "source refused the cut at its commit; dropped",
+                    extra={"partition": cut.partition, "dropped_records": cut.records},
+                )
+                return False
             self.stats.add_cut(cut)
             hooks.on_flushed(
                 FlushInfo(

@@ -22,6 +22,7 @@ from consumer.local.emulator_ecs import hold_tasks_running
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sources.kinesis.checkpoints import create_table
 from consumer.sources.sqs.config import SqsSourceConfig
+from consumer.sources.sqs.ledger import create_table as create_ledger_table
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,12 @@ def embedded_emulator() -> Iterator[str]:
 
 def provision(config: PipelineConfig, aws: AwsClients) -> None:
     """Create what the config names, if missing: the stream and checkpoint table, or the
-    queue (with its DLQ and redrive policy), and the buckets."""
+    queue (with its DLQ and redrive policy) and its ledger table, and the buckets."""
     source = config.source
     if isinstance(source, SqsSourceConfig):
         create_queue(aws.client("sqs"), source, config.emulator.max_receive_count)
+        if source.exactly_once:
+            create_ledger_table(aws.client("dynamodb"), source.ledger_table)
     else:
         kinesis = aws.client("kinesis")
         if source.stream not in kinesis.list_streams().get("StreamNames", []):

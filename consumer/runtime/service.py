@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.reader import KinesisSource
 from consumer.sources.objects import ObjectReader
 from consumer.sources.sqs.config import SqsSourceConfig
+from consumer.sources.sqs.cuts import ledger_cuts
 from consumer.sources.sqs.queues import queue_url
 from consumer.sources.sqs.reader import SqsSource
 
@@ -103,7 +105,7 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
     metrics = emf_hook(config.metrics, config.name)
     if metrics is not None:
         hook_list.append(metrics)
-    source, backlog = build_source(config, aws, stop)
+    source, backlog = build_source(config, aws, stop, parts.sinks)
     engine = Engine(
         source,
         parts.pipeline,
@@ -117,9 +119,13 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
 
 
 def build_source(
-    config: PipelineConfig, aws: AwsClients, stop: threading.Event
+    config: PipelineConfig,
+    aws: AwsClients,
+    stop: threading.Event,
+    sinks: Mapping[str, Sink],
 ) -> tuple[Source, BacklogPublisher | None]:
-    """The configured source, and the backlog publisher an SQS source may drive."""
+    """The configured source, and the backlog publisher an SQS source may drive; an SQS
+    source with `exactly_once` publishes through `sinks` what they staged."""
     source = config.source
     if isinstance(source, SqsSourceConfig):
         objects = ObjectReader(aws.client("s3"), config.decode, source.max_object_bytes)
@@ -127,7 +133,8 @@ def build_source(
         if config.backlog.enabled:
             url = queue_url(aws.client("sqs"), config.backlog.queue or source.queue)
             backlog = BacklogPublisher(config.backlog, aws, url, config.name)
-        return SqsSource(source, aws.client("sqs"), objects, stop), backlog
+        cuts = ledger_cuts(source, aws, sinks, config.retry)
+        return SqsSource(source, aws.client("sqs"), objects, stop, cuts=cuts), backlog
     dynamodb = aws.client("dynamodb")
     if source.create_checkpoint_table:
         create_table(dynamodb, source.checkpoint_table)

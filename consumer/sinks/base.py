@@ -46,13 +46,20 @@ class Sink(Protocol):
         """Why a row cannot be stored exactly (quarantined at stage `load` before it could
         fail a flush), or None when this sink can store every row."""
 
+    def publish(self, stage: str) -> int:
+        """Make the batches written with `Batch.stage == stage` visible, once their cut is
+        committed (an object store stages them); the number made visible. Idempotent."""
+
     def close(self) -> None: ...
 
 
 class SinkBase:
-    """Defaults of the optional capabilities: reads rows, stores every row."""
+    """Defaults of the optional capabilities: reads rows, stores every row, stages nothing."""
 
     reads_rows = True
 
     def row_check(self) -> RowCheck | None:
         return None
+
+    def publish(self, stage: str) -> int:
+        return 0  # writes are visible at once (databases upsert: a replay is harmless)

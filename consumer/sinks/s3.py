@@ -59,6 +59,23 @@ def object_key(prefix: str, batch: Batch) -> str:
     return "/".join(part for part in parts if part)
 
 
+STAGING_DIR = "_staging"
+"""Objects of a cut not yet committed sit under `<prefix>/_staging/<cut id>/` (the SQS
+ledger's cuts, docs/decisions.md); `publish` copies them to their keys after the commit.
+Readers skip folders that start with `_`, as Hive and Athena do."""
+
+
+def staged_key(prefix: str, stage: str, key: str) -> str:
+    """Where the object `key` of the cut `stage` waits for its commit."""
+    root = prefix.strip("/")
+    rest = key[len(root) :].lstrip("/") if root else key
+    return "/".join(part for part in (root, STAGING_DIR, stage, rest) if part)
+
+
+def is_staged(key: str) -> bool:
+    return f"/{STAGING_DIR}/" in f"/{key}"
+
+
 MANIFEST_DIR = "_quality"
 """Quality manifests sit under `<prefix>/_quality/`, one JSON object per batch written."""
 
@@ -91,6 +108,10 @@ class S3Sink(SinkBase):
     def write(self, batch: Batch) -> None:
         body = gzip.compress(b"".join(batch.lines), compresslevel=self.config.gzip_level, mtime=0)
         key = object_key(self.config.prefix, batch)
+        manifest = manifest_key(self.config.prefix, key)
+        if batch.stage is not None:
+            key = staged_key(self.config.prefix, batch.stage, key)
+            manifest = staged_key(self.config.prefix, batch.stage, manifest)
         extra: dict[str, Any] = {}
         if batch.quality is not None:
             extra["Tagging"] = quality_tags(batch.quality)
@@ -110,10 +131,39 @@ class S3Sink(SinkBase):
         if batch.quality is not None:  # after the object: a manifest never names a missing one
             self.client.put_object(
                 Bucket=self.config.bucket,
-                Key=manifest_key(self.config.prefix, key),
-                Body=orjson.dumps({**batch.quality, "object": key, "written_at": time.time()}),
+                Key=manifest,
+                Body=orjson.dumps(
+                    {
+                        **batch.quality,
+                        "object": object_key(self.config.prefix, batch),
+                        "written_at": time.time(),
+                    }
+                ),
                 ContentType="application/json",
             )
+
+    def publish(self, stage: str) -> int:
+        """Copy the staged objects of the committed cut `stage` to their keys (objects
+        before their quality manifests), then delete them. Idempotent: a publish that died
+        half-way is done again whole. Returns how many objects were published."""
+        bucket, prefix = self.config.bucket, self.config.prefix.strip("/")
+        root = staged_key(prefix, stage, "") + "/"
+        staged = [
+            entry["Key"]
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=root
+            )
+            for entry in page.get("Contents", [])
+        ]
+        for key in sorted(staged, key=lambda k: f"/{MANIFEST_DIR}/" in k):
+            final = "/".join(part for part in (prefix, key[len(root) :]) if part)
+            self.client.copy_object(
+                Bucket=bucket, Key=final, CopySource={"Bucket": bucket, "Key": key}
+            )
+        for start in range(0, len(staged), 1000):
+            chunk = [{"Key": key} for key in staged[start : start + 1000]]
+            self.client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+        return len(staged)
 
     def is_retriable(self, exc: BaseException) -> bool:
         if isinstance(exc, ClientError):
@@ -131,7 +181,8 @@ def iter_objects(
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
         for obj in page.get("Contents", []):
-            if obj["Key"] in skip or not obj["Key"].endswith(".jsonl.gz"):
+            key = obj["Key"]
+            if key in skip or not key.endswith(".jsonl.gz") or is_staged(key):
                 continue
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             lines = gzip.decompress(body).splitlines()

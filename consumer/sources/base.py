@@ -40,6 +40,9 @@ class Unit:
     arrival_time: float | None = None
     atomic: bool = False
     """Never cut inside this unit: it is acked whole (an SQS message and its lines)."""
+    joined: bool = False
+    """Never cut between this atomic unit and the next one either (the messages of one
+    SQS read, claimed together in the ledger for the open cut)."""
     last: bool = False
     """The partition ends after this unit (a Kinesis shard at SHARD_END)."""
     token: Any = None
@@ -63,8 +66,10 @@ class Source(Protocol):
         """What is ready now, lazily (the engine may flush between units); may wait
         briefly when nothing is."""
 
-    def ack(self, cut: Cut) -> None:
-        """Every sink confirmed `cut`: the source may let go of everything up to its end."""
+    def ack(self, cut: Cut) -> bool:
+        """Every sink confirmed `cut`: the source may let go of everything up to its end.
+        False when the source refuses it at its commit (a fence only the commit can check:
+        the SQS ledger found the cut aborted); the engine then drops the partition."""
 
     def retry(self, unit: Unit, failure: Mapping[str, Any]) -> bool:
         """Take `unit` back: it failed at one of `retry_stages` (`failure` is its envelope).

@@ -56,8 +56,9 @@ class BoundedSource(SourceBase):
             yield Unit(self.partition, records, errors or NO_ERRORS, outcomes)
             start = end
 
-    def ack(self, cut: Cut) -> None:
+    def ack(self, cut: Cut) -> bool:
         self.on_ack(cut)
+        return True
 
     def caught_up(self) -> bool:
         return self.exhausted

@@ -8,10 +8,12 @@ lose nothing and duplicate nothing. `before_sink_write_NAME:N` and
 after it confirmed, while the cut's other sinks write in parallel: between one sink's
 effect and another's. Read once at start; costs one comparison per point.
 
-`SLUICE_HOLD_FILE=PATH` makes a KCL child wait before it writes a cut, for as long as PATH
-exists (at most five minutes), after creating `PATH.held` to say it is waiting: the zombie
-test freezes a worker that way with a cut in hand, lets another worker take its lease,
-then lets it go on.
+`SLUICE_HOLD_FILE=PATH` makes a consumer wait at a hold point, for as long as PATH exists
+(at most five minutes), after creating `PATH.held` to say it is waiting: the zombie tests
+freeze a worker that way with a cut in hand, let another worker take it over, then let it
+go on. `SLUICE_HOLD_AT` names the point: `before_write` (the default: before a cut is
+written, where a KCL child checks its lease) or `before_commit` (an SQS cut written to
+staging, not committed in the ledger yet).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 _POINT, _, _COUNT = os.environ.get("SLUICE_CRASH_AT", "").partition(":")
 _hits: dict[str, int] = {}
 _HOLD = os.environ.get("SLUICE_HOLD_FILE")
+_HOLD_AT = os.environ.get("SLUICE_HOLD_AT", "before_write")
 
 
 def crash_point(name: str) -> None:
@@ -36,12 +39,13 @@ def crash_point(name: str) -> None:
         os._exit(137)
 
 
-def hold_point(limit_s: float = 300.0) -> None:
-    """Wait while the hold file exists (only when `SLUICE_HOLD_FILE` is set)."""
-    if _HOLD is None or not os.path.exists(_HOLD):
+def hold_point(name: str = "before_write", limit_s: float = 300.0) -> None:
+    """Wait while the hold file exists (only when `SLUICE_HOLD_FILE` is set and
+    `SLUICE_HOLD_AT` names this point)."""
+    if _HOLD is None or name != _HOLD_AT or not os.path.exists(_HOLD):
         return
     Path(_HOLD + ".held").touch()
-    log.warning("holding before a write", extra={"hold_file": _HOLD})
+    log.warning("holding", extra={"hold_file": _HOLD, "point": name})
     deadline = time.monotonic() + limit_s
     while os.path.exists(_HOLD) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -43,7 +43,10 @@ def config(
                 "key": "id",
             }
         ],
-        "sinks": {"lake": lake or {"type": "memory"}, "db": {"type": "memory"}},
+        "sinks": {
+            "lake": lake or {"type": "memory"},
+            "db": {"type": "memory", "stages": False},  # as a database: upserts, no staging
+        },
         "quarantine": {"type": "memory"},
         "buffer": {"max_records": max_records, "max_age_s": 60.0},
         "retry": {"max_attempts": 1},
@@ -92,5 +95,5 @@ class CrashBeforeAck:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._source, name)
 
-    def ack(self, cut: Cut) -> None:
+    def ack(self, cut: Cut) -> bool:
         raise Crashed(f"crash before acking {cut.partition} up to {cut.last}")

@@ -29,6 +29,7 @@ from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.reader import KinesisSource
 from consumer.sources.objects import ObjectReader
 from consumer.sources.sqs.config import SqsSourceConfig
+from consumer.sources.sqs.cuts import ledger_cuts
 from consumer.sources.sqs.reader import SqsSource
 from tests.contract.parts import CrashBeforeAck
 
@@ -117,11 +118,16 @@ class KinesisHarness:
 
 
 class SqsHarness:
-    name, positional_keys, can_rewind = "sqs", False, False
+    """The SQS source as `sluice run` builds it, with its ledger (exactly_once): a
+    redelivered message never rides a second committed cut, so the lake's objects hold
+    each message once even though SQS gives no order to derive keys from."""
+
+    name, positional_keys, can_rewind = "sqs", True, False
 
     def __init__(self, aws: AwsClients, unique: str) -> None:
         self.aws = aws
         self.queue = f"contract-{unique}"
+        self.ledger = f"contract-ledger-{unique}"
         sqs = aws.client("sqs")
         # A long visibility: what a stopped consumer held comes back only if it was released.
         attributes = {"VisibilityTimeout": "60"}
@@ -136,6 +142,8 @@ class SqsHarness:
             "receivers": 1,
             "visibility_timeout_s": 60,
             "idle_flush_s": 0.5,
+            "ledger_table": self.ledger,
+            "create_ledger_table": True,
         }
 
     def put(self, payloads: Sequence[bytes]) -> None:
@@ -149,7 +157,8 @@ class SqsHarness:
     def consume(self, parts: Assembly, crash: bool = False) -> None:
         config = SqsSourceConfig.model_validate(self.source_config())
         objects = ObjectReader(self.aws.client("s3"), parts.pipeline.decoder.config, 1 << 20)
-        source = SqsSource(config, self.aws.client("sqs"), objects)
+        cuts = ledger_cuts(config, self.aws, parts.sinks, RetryConfig(max_attempts=1))
+        source = SqsSource(config, self.aws.client("sqs"), objects, cuts=cuts)
         _engine(source, parts, crash).run(until_idle=True, max_runtime_s=60)
 
     def _counts(self) -> tuple[int, int]:

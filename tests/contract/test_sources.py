@@ -42,7 +42,8 @@ def test_acks_only_after_every_sink_confirmed(
     with pytest.raises(STOPPED):
         harness.consume(parts)
     assert harness.acked() == 0
-    assert object_ids(parts), "the lake's write went ahead of the database's"
+    lake = sink(parts, "lake")
+    assert lake.batches or lake.staged, "the lake's write went ahead of the database's"
 
     # WHEN the database is back and a new consumer runs, THEN all is delivered once
     sink(parts, "db").fail_next = 0

@@ -32,7 +32,7 @@ def reading_row_or_fail(reading: Any) -> dict[str, Any]:
 
 
 def make_sqs_config(
-    unique: str, db_path: Path, fifo: bool = False, **source: Any
+    unique: str, db_path: Path, fifo: bool = False, max_receives: int = 3, **source: Any
 ) -> PipelineConfig:
     suffix = ".fifo" if fifo else ""
     raw: dict[str, Any] = {
@@ -65,7 +65,7 @@ def make_sqs_config(
         },
         "quarantine": {"type": "s3", "bucket": f"lake-{unique}", "prefix": "quarantine"},
         "buffer": {"max_records": 50, "max_age_s": 0.5},
-        "emulator": {"max_receive_count": 3},
+        "emulator": {"max_receive_count": max_receives},
         "metrics": {"sink": "file", "path": str(db_path.parent / "metrics.jsonl")},
     }
     return parse_config(raw, "sqs integration test")
@@ -87,9 +87,15 @@ def body(index: int, key: str | None = None) -> str:
 class SqsHarness(Harness):
     @classmethod
     def create_sqs(
-        cls, aws: AwsClients, unique: str, tmp_path: Path, fifo: bool = False, **source: Any
+        cls,
+        aws: AwsClients,
+        unique: str,
+        tmp_path: Path,
+        fifo: bool = False,
+        max_receives: int = 3,
+        **source: Any,
     ) -> SqsHarness:
-        config = make_sqs_config(unique, tmp_path / "it.db", fifo, **source)
+        config = make_sqs_config(unique, tmp_path / "it.db", fifo, max_receives, **source)
         provision(config, aws)
         return cls(config, aws, tmp_path)
 

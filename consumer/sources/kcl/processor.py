@@ -238,8 +238,9 @@ class KclShard(SourceBase):
     def read(self) -> Iterator[Unit]:
         return iter(())
 
-    def ack(self, cut: Cut) -> None:
+    def ack(self, cut: Cut) -> bool:
         self.flushed = cut.last
+        return True
 
     def fence(self, cut: Cut) -> bool:
         if self.lease is None or self.lease.holds(self.shard):

@@ -92,8 +92,9 @@ class KinesisSource(SourceBase):
         if not polled:
             self._sleep_until_next_poll()
 
-    def ack(self, cut: Cut) -> None:
+    def ack(self, cut: Cut) -> bool:
         self.checkpoints.commit(cut.partition, cut.last)
+        return True
 
     def ended(self, partition: str) -> None:
         self.checkpoints.end_shard(partition)

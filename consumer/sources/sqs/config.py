@@ -53,6 +53,20 @@ class SqsSourceConfig(BaseModel):
         gt=0,
         description="with --until-idle: stop once the queue is empty this long",
     )
+    exactly_once: bool = Field(
+        True,
+        description="claim each message in the ledger table and stage S3 objects until their "
+        "cut is committed, so a redelivery never writes a message twice (docs/decisions.md)",
+    )
+    ledger_table: str = Field(
+        "sluice-sqs-ledger", min_length=3, description="DynamoDB table, hash key pk (S), TTL exp"
+    )
+    create_ledger_table: bool = Field(False, description="create it on start when missing")
+    ledger_keep_s: int | None = Field(
+        None,
+        gt=0,
+        description="how long ledger items are kept: the queue's retention plus a day when unset",
+    )
 
     @model_validator(mode="after")
     def _heartbeat_before_expiry(self) -> Self:

@@ -23,6 +23,12 @@ def max_receive_count(client: Any, url: str) -> int | None:
     return int(orjson.loads(policy)["maxReceiveCount"]) if policy else None
 
 
+def retention_s(client: Any, url: str) -> int:
+    """How long the queue keeps a message (MessageRetentionPeriod; SQS's default 4 days)."""
+    found = client.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])
+    return int(found.get("Attributes", {}).get("MessageRetentionPeriod", 345_600))
+
+
 def delete(client: Any, url: str, handles: list[str]) -> list[str]:
     """Delete messages; returns the receipt handles SQS did not delete."""
     failed: list[str] = []

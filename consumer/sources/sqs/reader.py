@@ -27,8 +27,11 @@ from consumer.sources.base import SourceBase, Unit
 from consumer.sources.objects import ObjectReader
 from consumer.sources.sqs import queues
 from consumer.sources.sqs.config import SqsSourceConfig
+from consumer.sources.sqs.cuts import LedgerCuts
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
+from consumer.sources.sqs.ledger import Claim
 from consumer.sources.sqs.messages import payloads
+from consumer.testing.faults import crash_point
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
@@ -52,8 +55,11 @@ class SqsSource(SourceBase):
         objects: ObjectReader,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        cuts: LedgerCuts | None = None,
     ) -> None:
         self.config = config
+        self.cuts = cuts
+        """The ledger's open cut (exactly_once); None: deletes ride flushes, no claims."""
         self.client = client
         self.objects = objects
         self.stop = stop or threading.Event()
@@ -67,6 +73,9 @@ class SqsSource(SourceBase):
         self.retried = 0
         self.moved_to_dlq = 0
         self.redelivered_while_buffered = 0
+        self.duplicates_deleted = 0
+        """Messages the ledger knew were in the lake already (redelivered after a commit)."""
+        self.held_elsewhere = 0
         self._buffered: dict[str, str] = {}  # message id -> latest receipt handle, open cut
         self._blocked: set[str] = set()  # FIFO groups held back in the current receive
         self._receivers_done = threading.Event()
@@ -74,6 +83,7 @@ class SqsSource(SourceBase):
         self._heartbeat: Heartbeat | None = None
         self._retries_due_at = 0.0  # until then, messages this reader put off will return
         self._last_message_at = clock()
+        self._lost = False  # the open cut was aborted by another consumer
 
     # -- set-up and release -----------------------------------------------------------------
     def open(self) -> None:
@@ -103,46 +113,70 @@ class SqsSource(SourceBase):
         self._receivers_done.set()
         for thread in self._receivers:
             thread.join(timeout=self.config.wait_time_s + 5)
+        if self.cuts is not None:
+            self.cuts.close()  # the open cut aborted first: its messages are free at once
         if self._heartbeat is not None:
             self._release_unfinished()
             self._heartbeat.stop()
 
     # -- what the engine asks -------------------------------------------------------------
     def read(self) -> Iterator[Unit]:
-        """The messages of one receive, each a unit, waiting up to 0.2 s for one."""
-        try:
-            messages = self.inbox.get(timeout=0.2)
-        except queue.Empty:
+        """The messages received, each a unit, waiting up to 0.2 s for some. With the
+        ledger, those of one read are claimed together and cut only after the last."""
+        if self.cuts is not None and not self.cuts.renew_if_due():
+            self._lost = True
+        if self._lost and self._buffered:
+            return  # the engine's next fence drops what is buffered; then read again
+        if self._lost:
+            self._drop_open_cut()
+        messages = self._next_messages()
+        if not messages:
             return
         self._last_message_at = self.clock()
         self._blocked = set()
-        for message in messages:
+        fresh = [m for m in messages if not self._redelivered_while_buffered(m)]
+        taken = self._admit(fresh) if self.cuts is not None else fresh
+        for index, message in enumerate(taken):
             group = message.get("Attributes", {}).get("MessageGroupId")
             if group is not None and group in self._blocked:
-                self._release([message["ReceiptHandle"]])
+                self._put_back(message)
                 continue
-            message_id = message["MessageId"]
-            if message_id in self._buffered:
-                # Redelivered while its rows wait in the open cut (its visibility lapsed):
-                # the rows are there already; only the new receipt handle can delete it.
-                self.inflight.remove([self._buffered[message_id]])
-                self._buffered[message_id] = message["ReceiptHandle"]
-                self.redelivered_while_buffered += 1
-                continue
-            self._buffered[message_id] = message["ReceiptHandle"]  # until `retry` takes it
-            yield self._unit(message)
+            self._buffered[message["MessageId"]] = message["ReceiptHandle"]  # until retried
+            unit = self._unit(message)
+            unit.joined = self.cuts is not None and index < len(taken) - 1
+            yield unit
 
-    def ack(self, cut: Cut) -> None:
+    def fence(self, cut: Cut) -> bool:
+        """With the ledger: the open cut is still this consumer's (its lease renewed now),
+        and the sinks stage what they write under its id until the commit."""
+        if self.cuts is None:
+            return True
+        stage = self.cuts.stage()
+        if stage is None:
+            self._drop_open_cut()
+            return False
+        for batch in cut.batches:
+            batch.stage = stage
+        return True
+
+    def ack(self, cut: Cut) -> bool:
+        if self.cuts is not None and not self.cuts.commit(self._buffered):
+            self._drop_open_cut()
+            return False
         handles = list(self._buffered.values())
         self._buffered.clear()
         failed = queues.delete(self.client, self.url, handles)
         if failed:
             log.warning("delete refused", extra={"messages": len(failed)})
+        crash_point("sqs_after_delete")
         self.inflight.remove(handles)
+        return True
 
     def retry(self, unit: Unit, failure: Mapping[str, Any]) -> bool:
         message: Message = unit.token
         del self._buffered[message["MessageId"]]
+        if self.cuts is not None:
+            self.cuts.release([message["MessageId"]])
         group = message.get("Attributes", {}).get("MessageGroupId")
         if group is not None:
             self._blocked.add(group)
@@ -168,6 +202,73 @@ class SqsSource(SourceBase):
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         found = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
         return sum(int(found["Attributes"].get(name, 0)) for name in names)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _next_messages(self, most: int = 100) -> list[Message]:
+        """What the receivers have: up to 0.2 s for the first receive, then what else is
+        waiting, up to `most` messages (the ledger claims them in one go)."""
+        try:
+            messages = list(self.inbox.get(timeout=0.2))
+        except queue.Empty:
+            return []
+        while len(messages) < most:
+            try:
+                messages += self.inbox.get_nowait()
+            except queue.Empty:
+                break
+        return messages
+
+    def _redelivered_while_buffered(self, message: Message) -> bool:
+        """Its rows wait in the open cut already (its visibility lapsed and it came back):
+        only the new receipt handle can delete it."""
+        message_id = message["MessageId"]
+        if message_id not in self._buffered:
+            return False
+        self.inflight.remove([self._buffered[message_id]])
+        self._buffered[message_id] = message["ReceiptHandle"]
+        self.redelivered_while_buffered += 1
+        return True
+
+    def _admit(self, messages: list[Message]) -> list[Message]:
+        """Claim the messages for the open cut; those already in the lake are deleted now,
+        those another consumer's open cut holds come back after a backoff."""
+        assert self.cuts is not None
+        fates = self.cuts.admit([m["MessageId"] for m in messages])
+        crash_point("sqs_after_claim")
+        taken: list[Message] = []
+        published: set[str] = set()
+        for message in messages:
+            fate, holder = fates[message["MessageId"]]
+            handle = message["ReceiptHandle"]
+            if fate is Claim.MINE:
+                taken.append(message)
+            elif fate is Claim.DONE:
+                if holder not in published:  # a commit whose publish may not have run
+                    self.cuts.publish(holder)
+                    published.add(holder)
+                queues.delete(self.client, self.url, [handle])
+                self.inflight.remove([handle])
+                self.duplicates_deleted += 1
+            else:
+                change_visibility(self.client, self.url, [handle], self.config.backoff_base_s)
+                self.inflight.remove([handle])
+                self.held_elsewhere += 1
+        return taken
+
+    def _put_back(self, message: Message) -> None:
+        """Visible again at once (a FIFO group held back): it does not ride this cut."""
+        self._release([message["ReceiptHandle"]])
+        if self.cuts is not None:
+            self.cuts.release([message["MessageId"]])
+
+    def _drop_open_cut(self) -> None:
+        """Another consumer took the open cut over: forget its messages (that consumer
+        writes and deletes them), without deleting or releasing anything."""
+        self.inflight.remove(list(self._buffered.values()))
+        self._buffered.clear()
+        if self.cuts is not None:
+            self.cuts.forget()
+        self._lost = False
 
     # -- receiving ----------------------------------------------------------------------------
     def _receive_loop(self) -> None:
