@@ -4,13 +4,13 @@ load, from the cost model (consumer/capacity/cost/) and the autoscaling simulato
 
 Sizing: the steady load sets the fewest tasks (min_tasks) and the monthly cost, line by
 line as `sluice cost` prices it (the same deployment arguments: network, ECR, EFS,
-Container Insights); the peak (rate x --peak-factor) sets the most (max_tasks) and, for
-Kinesis on the KCL path, the shards (one task per shard at most), which the cost
-includes. The BacklogPerTask target is the latency target times one task's records per
-second (docs/metrics.md's rule). The buffer max age is a quarter of the latency target
-(at most 60 s), so a batch leaves well within it. Then a step of --peak-factor x the rate
-for 20 minutes is simulated on those rules, and the plan reports how long its backlog
-takes to drain and the worst latency it saw.
+Container Insights, the SQS ledger, which `--no-sqs-ledger` leaves out); the peak (rate x
+--peak-factor) sets the most (max_tasks) and, for Kinesis on the KCL path, the shards (one
+task per shard at most), which the cost includes. The BacklogPerTask target is the
+latency target times one task's records per second (docs/metrics.md's rule). The buffer
+max age is a quarter of the latency target (at most 60 s), so a batch leaves well within
+it. Then a step of --peak-factor x the rate for 20 minutes is simulated on those rules,
+and the plan reports how long its backlog takes to drain and the worst latency it saw.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     shape = Shape(
         source=args.source,
         kinesis_driver="kcl",
+        buffer_max_records=args.buffer_max_records,
         buffer_max_age_s=max_age,
         **deployment_fields(args),
     )
@@ -193,6 +194,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--peak-factor", type=float, default=10.0, help="peak / steady rate")
     parser.add_argument("--startup-s", type=float, default=60.0, help="task start-up delay")
+    parser.add_argument(
+        "--buffer-max-records",
+        type=int,
+        default=Shape().buffer_max_records,
+        help="records a buffer flushes at: objects, cuts and (SQS) ledger writes "
+        "(default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     add_deployment_arguments(parser)
 

@@ -3,13 +3,15 @@ validation conditions, preconditions) for chosen variable values, without terraf
 
 Covers what infra/terraform uses in those places: literals, `var.`, `local.`, named
 module outputs, `? :`, `||`, `&&`, `!`, comparisons, `null`, `length`, `coalesce`,
-`tonumber`, `split`, `can`, `cidrhost` (as validity only). Anything else raises, so a test
-never passes on an expression it did not understand.
+`tonumber`, `split`, `can`, `cidrhost` (as validity only), `ceil`, `trimsuffix`, string
+templates (`"${...}"`) and list `for` expressions (`[for x in xs : ...]`, no `if`).
+Anything else raises, so a test never passes on an expression it did not understand.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,6 +43,91 @@ def _top_level(text: str, char: str, start: int = 0) -> int:
         elif c in ")]}":
             depth -= 1
     return -1
+
+
+def _closing(text: str, start: int, pair: str) -> int:
+    """Index of the bracket closing the one at `start` (`pair` like "[]"), skipping
+    strings."""
+    depth, i = 0, start
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            i = _string_end(text, i)
+            continue
+        if c == pair[0]:
+            depth += 1
+        elif c == pair[1]:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError(f"unbalanced {pair} in {text!r}")
+
+
+def _string_end(text: str, start: int) -> int:
+    """Index after the HCL string opening at `start`, its `${...}` parts included."""
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text.startswith("${", i):
+            i = _closing(text, i + 1, "{}") + 1
+        elif text[i] == '"':
+            return i + 1
+        else:
+            i += 1
+    raise ValueError(f"unterminated string in {text!r}")
+
+
+def _templates(code: str) -> str:
+    """HCL strings with `${...}` parts -> a Python concatenation of their pieces."""
+    out, i = [], 0
+    while i < len(code):
+        if code[i] != '"':
+            out.append(code[i])
+            i += 1
+            continue
+        end = _string_end(code, i)
+        body, pieces, j, literal = code[i + 1 : end - 1], [], 0, ""
+        while j < len(body):
+            if body.startswith("${", j):
+                close = _closing(body, j + 1, "{}")
+                pieces += [repr(literal), f"_str({_templates(body[j + 2 : close])})"]
+                literal, j = "", close + 1
+            else:
+                literal += body[j]
+                j += 1
+        out.append(code[i:end] if not pieces else "(" + " + ".join([*pieces, repr(literal)]) + ")")
+        i = end
+    return "".join(out)
+
+
+def _for_expressions(code: str) -> str:
+    """`[for x in xs : f(x)]` -> `[f(x) for x in xs]`."""
+    start = code.find("[for ")
+    while start >= 0:
+        end = _closing(code, start, "[]")
+        name, _, rest = code[start + 5 : end].partition(" in ")
+        colon = _top_level(rest, ":")
+        if colon < 0 or not name.strip().isidentifier():
+            raise ValueError(f"unsupported for expression: {code[start : end + 1]!r}")
+        value, source = rest[colon + 1 :].strip(), rest[:colon].strip()
+        code = f"{code[:start]}[{value} for {name.strip()} in {source}]{code[end + 1 :]}"
+        start = code.find("[for ", start + 1)
+    return code
+
+
+def _str(value: Any) -> str:
+    """A value as Terraform interpolates it (whole numbers without a decimal point)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool) or value is None or not isinstance(value, str | int | float):
+        raise ValueError(f"cannot interpolate {value!r}")
+    return str(value)
+
+
+def _trimsuffix(text: str, suffix: str) -> str:
+    return text[: -len(suffix)] if suffix and text.endswith(suffix) else text
 
 
 def _can(thunk: Callable[[], Any]) -> bool:
@@ -93,7 +180,8 @@ class Evaluator:
         return self._python(text)
 
     def _python(self, text: str) -> Any:
-        code = _MODULE.sub(lambda m: f'M["{m[1]}.{m[2]}"]', text)
+        code = _templates(_for_expressions(text))
+        code = _MODULE.sub(lambda m: f'M["{m[1]}.{m[2]}"]', code)
         code = _NAMES.sub(lambda m: f'V["{m[2]}"]' if m[1] == "var" else f'L("{m[2]}")', code)
         code = code.replace("&&", " and ").replace("||", " or ")
         code = re.sub(r"!(?!=)", " not ", code)
@@ -113,6 +201,9 @@ class Evaluator:
             "can": _can,
             "cidrhost": _cidrhost,
             "min": min,
+            "ceil": math.ceil,
+            "trimsuffix": _trimsuffix,
+            "_str": _str,
         }
         # The repository's own HCL, never outside input.
         return eval(code, namespace)

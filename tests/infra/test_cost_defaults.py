@@ -1,12 +1,14 @@
 """The cost model's deployment defaults are the Terraform's: the interface endpoints the
 example creates, the images ECR keeps, Container Insights on, EFS's Infrequent Access
-transition and backup, and the network module's zones and NAT gateways."""
+transition and backup, the network module's zones and NAT gateways, and the SQS ledger's
+table, retention and staging expiry."""
 
 from __future__ import annotations
 
 import pytest
 
 from consumer.capacity.cost import Shape
+from consumer.capacity.cost.ledger_lines import S3_SINKS, STAGED_COPY_DAYS
 from consumer.capacity.cost.shape import ECR_IMAGES_KEPT, EXAMPLE_INTERFACE_ENDPOINTS
 from tests.infra.tf import EXAMPLE, MODULES, load_dir
 
@@ -51,3 +53,18 @@ def test_network_module_defaults_are_the_models() -> None:
     assert variables["egress"]["default"] == Shape().network == "endpoints"
     assert variables["one_nat_gateway_per_az"]["default"] is False
     assert Shape().nat_gateways == 1
+
+
+def test_sqs_ledger_defaults_are_the_example_terraforms() -> None:
+    # The example creates the ledger for an SQS source, so the model prices it by default
+    example = load_dir(EXAMPLE)
+    assert "local.sqs ?" in example.locals["sqs_ledger_table_name"]
+    assert Shape().sqs_ledger is True
+    # items are kept for the queue's retention (plus a day): the example queue's 4 days
+    retention_s = example.variables["sqs_retention_seconds"]["default"]
+    assert Shape().sqs_retention_days * 86_400 == retention_s
+    # staged copies: the staging rule's noncurrent days, plus half a day to the next run
+    bucket = load_dir(MODULES / "s3_bucket").variables
+    assert bucket["staging_noncurrent_days"]["default"] + 0.5 == STAGED_COPY_DAYS
+    # the staging prefixes of the lake sink and the quarantine: one S3 sink lists a cut
+    assert S3_SINKS == 1

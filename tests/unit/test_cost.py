@@ -78,7 +78,13 @@ def test_sqs_source_has_no_kinesis_or_checkpoint_lines() -> None:
     services = {line.service for line in result.lines}
     assert "SQS" in services
     assert "Kinesis" not in services
-    assert "DynamoDB" not in services
+    assert "checkpoint writes" not in {line.item for line in result.lines}
+    # DynamoDB only for the exactly-once ledger (tests/unit/test_cost_ledger.py)
+    assert {line.item for line in result.lines if line.service == "DynamoDB"} == {
+        "SQS ledger writes (claims, cuts)",
+        "SQS ledger storage (5 days of items)",
+        "SQS ledger point-in-time recovery",
+    }
     assert result.shards == 0
 
 

@@ -4,15 +4,16 @@
 measured per-core throughput of the pipeline and the deployment's shape; `render` prints
 it as a table. It sizes the consumer (tasks of one vCPU: the pipeline core is one Python
 process, so it uses one core) and the stream (shards), then prices Fargate, Kinesis or
-SQS, S3, DynamoDB checkpoints, CloudWatch, Container Insights, KMS, ECR, EFS and the way
-out of the VPC (interface endpoints or a NAT gateway) with the figures in `Prices`.
-docs/cost.md explains the method and where each price comes from.
+SQS, S3, DynamoDB checkpoints, the SQS source's exactly-once ledger, CloudWatch, Container
+Insights, KMS, ECR, EFS and the way out of the VPC (interface endpoints or a NAT gateway)
+with the figures in `Prices`. docs/cost.md explains the method and where each price comes
+from.
 
 The modules: `prices` (every price and its date), `shape` (the deployment), `sizing`
-(quotas, tasks, shards, bytes), `pipeline_lines` and `platform_lines` (the priced lines),
-`model` (`estimate`), `report` (`render`), `cli` (the arguments). Prices are us-east-1
-list prices as known on `PRICES_AS_OF`; free tiers, savings plans and data transfer are
-left out. The output is an order of magnitude to plan with, not a quote.
+(quotas, tasks, shards, bytes), `pipeline_lines`, `ledger_lines` and `platform_lines` (the
+priced lines), `model` (`estimate`), `report` (`render`), `cli` (the arguments). Prices
+are us-east-1 list prices as known on `PRICES_AS_OF`; free tiers, savings plans and data
+transfer are left out. The output is an order of magnitude to plan with, not a quote.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ _DEPLOYMENT: dict[str, tuple[str, type, str, str]] = {
 
 
 def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
-    """The network, Container Insights, ECR and EFS inputs, defaulting to the example
-    deployment's Terraform."""
+    """The network, Container Insights, ECR, EFS and SQS ledger inputs, defaulting to the
+    example deployment's Terraform."""
     group = parser.add_argument_group("deployment (defaults: the example Terraform)")
     group.add_argument(
         "--network",
@@ -67,11 +67,27 @@ def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
             default=getattr(_DEFAULT, name),
             help=f"{text} (default: %(default)g)",
         )
+    group.add_argument(
+        "--no-sqs-ledger",
+        dest="sqs_ledger",
+        action="store_false",
+        help="--source sqs without the exactly-once ledger (a pipeline with "
+        "exactly_once = false): no ledger table, staging copies or their requests",
+    )
+    group.add_argument(
+        "--sqs-retention-days",
+        type=float,
+        metavar="D",
+        default=_DEFAULT.sqs_retention_days,
+        help="the queue's retention, how long the ledger keeps a claim (plus a day) "
+        "(default: %(default)g, sqs_retention_seconds)",
+    )
 
 
 def deployment_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The Shape fields that add_deployment_arguments parsed."""
-    return {"network": args.network} | {name: getattr(args, name) for name in _DEPLOYMENT}
+    ledger = {"sqs_ledger": args.sqs_ledger, "sqs_retention_days": args.sqs_retention_days}
+    return {"network": args.network} | ledger | {name: getattr(args, name) for name in _DEPLOYMENT}
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.capacity.cost import pipeline_lines, platform_lines
+from consumer.capacity.cost import ledger_lines, pipeline_lines, platform_lines
 from consumer.capacity.cost.prices import PRICES, PRICES_AS_OF, Prices
 from consumer.capacity.cost.result import CostEstimate, CostLine
 from consumer.capacity.cost.shape import Shape, check
@@ -53,6 +53,7 @@ def _assumptions(per_core: float, shape: Shape, prices: Prices) -> tuple[str, ..
         f"Fargate Spot: {prices.fargate_spot_discount:.0%} below on-demand (it varies)",
         "Kinesis: provisioned mode, 24 h retention, no KPL aggregation, no enhanced fan-out",
         f"SQS: standard queue, batches of {SQS_BATCH}, one message per record",
+        *_ledger_assumption(shape),
         "Container Insights: standard (not enhanced observability), one cluster; its "
         "performance events are sized from AWS's examples",
         f"network: {network}; S3 and DynamoDB through free gateway endpoints; data "
@@ -60,6 +61,22 @@ def _assumptions(per_core: float, shape: Shape, prices: Prices) -> tuple[str, ..
         f"ECR: {shape.images_kept} images of {shape.image_mb:g} MB each (an upper bound: "
         "unchanged layers are stored once)",
         f"month: {HOURS_PER_MONTH:g} hours",
+    )
+
+
+def _ledger_assumption(shape: Shape) -> tuple[str, ...]:
+    if shape.source != "sqs":
+        return ()
+    if not shape.sqs_ledger:
+        return (
+            "SQS ledger: off (--no-sqs-ledger, exactly_once = false): a batch redelivered "
+            "after a crash may be written to S3 twice",
+        )
+    return (
+        "SQS ledger: 2 WRU a message (transactional claim), a cut item created, renewed, "
+        f"committed and published ({ledger_lines.MESSAGE_ID_BYTES} bytes a message id), "
+        f"items kept {shape.sqs_retention_days:g} + {ledger_lines.LEDGER_MARGIN_DAYS:g} days "
+        "with PITR; a COPY per object, a LIST and a DeleteObjects per cut (one S3 sink)",
     )
 
 
@@ -100,6 +117,7 @@ def estimate(
         lines += pipeline_lines.sqs(records_per_s, record_bytes, tasks, prices)
     lines += pipeline_lines.s3(records_per_s, record_bytes, flushes, shape, prices)
     lines += pipeline_lines.dynamodb(flushes, shape.source, prices)
+    lines += ledger_lines.sqs_ledger(records_per_s, record_bytes, flushes, shape, prices)
     lines += pipeline_lines.cloudwatch(flushes, shape, prices)
     lines += platform_lines.container_insights(tasks, shape, prices)
     lines += platform_lines.kms(prices)

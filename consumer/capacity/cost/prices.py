@@ -30,6 +30,8 @@ class Prices:
     s3_puts_per_thousand: float = 0.005  # PUT, COPY, POST, LIST
     s3_gb_month: float = 0.023  # Standard, first 50 TB
     dynamodb_writes_per_million: float = 0.625  # on-demand write request units
+    dynamodb_gb_month: float = 0.25  # table storage, Standard table class
+    dynamodb_pitr_gb_month: float = 0.20  # continuous backups (point-in-time recovery)
     # CloudWatch (Container Insights is billed at the same custom-metric and ingest rates)
     cloudwatch_metric_month: float = 0.30  # custom metric, first 10,000
     cloudwatch_logs_ingest_gb: float = 0.50  # standard log class

@@ -32,6 +32,8 @@ def render(result: CostEstimate) -> str:
     sizing = f"{result.tasks} task(s)"
     if shape.source == "kinesis":
         sizing += f", {result.shards} shard(s), {shape.kinesis_driver} reader"
+    else:
+        sizing += ", exactly-once ledger" if shape.sqs_ledger else ", no ledger"
     header = (
         f"sluice cost estimate: {result.records_per_s:,.0f} records/s x "
         f"{result.record_bytes:,} bytes from {shape.source}: {sizing}, "

@@ -61,6 +61,9 @@ class Shape:
     availability_zones: int = 2
     interface_endpoints: int = EXAMPLE_INTERFACE_ENDPOINTS
     nat_gateways: int = 1  # modules/network: one shared unless one_nat_gateway_per_az
+    # the SQS source's exactly-once ledger (the example creates its table for SQS)
+    sqs_ledger: bool = True  # source.exactly_once; --no-sqs-ledger
+    sqs_retention_days: float = 4.0  # the queue's retention (sqs_retention_seconds)
 
 
 def check(shape: Shape) -> None:
@@ -73,6 +76,8 @@ def check(shape: Shape) -> None:
         raise ValueError("routes, buffer_max_records and buffer_max_age_s must be positive")
     if shape.network not in NETWORKS:
         raise ValueError(f"network must be one of {', '.join(NETWORKS)}")
+    if not 60 / 86_400 <= shape.sqs_retention_days <= 14:
+        raise ValueError("sqs_retention_days must be between 60 s and 14 days")
     if shape.availability_zones < 1 or shape.containers_per_task < 1:
         raise ValueError("availability_zones and containers_per_task must be at least 1")
     counts = (

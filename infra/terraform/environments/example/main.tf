@@ -29,6 +29,14 @@ locals {
   queue_sender_bucket_arns = local.sqs ? var.s3_event_bucket_arns : []
   queue_sender_topic_arns  = local.sqs ? var.sns_topic_arns : []
 
+  # The SQS source's exactly-once ledger (issue 18): its table, and the staging prefixes of
+  # the S3 sinks the consumer writes (the lake sink `lake` and the quarantine), where
+  # leftovers of cuts never committed expire once no redelivery can commit them any more:
+  # the queue's retention plus 2 days.
+  sqs_ledger_table_name   = local.sqs ? "${var.name}-sqs-ledger" : null
+  staging_prefixes        = local.sqs ? [for prefix in [var.lake_prefix, var.quarantine_prefix] : "${trimsuffix(prefix, "/")}/_staging/"] : []
+  staging_expiration_days = ceil(var.sqs_retention_seconds / 86400) + 2
+
   kcl_application_name = var.kinesis_driver == "kcl" || var.create_kcl_tables ? "${var.name}-kcl" : null
   kcl                  = local.kinesis && var.kinesis_driver == "kcl"
 
@@ -58,6 +66,7 @@ locals {
     SLUICE__SOURCE__QUEUE                = module.queue[0].queue_name
     SLUICE__SOURCE__DLQ                  = module.queue[0].dlq_name
     SLUICE__SOURCE__VISIBILITY_TIMEOUT_S = tostring(var.sqs_visibility_timeout_s)
+    SLUICE__SOURCE__LEDGER_TABLE         = module.tables.sqs_ledger_table_name
   }
 
   # The sinks of the example pipeline (examples/clickstream): the S3 sink `lake`, the
@@ -117,6 +126,7 @@ module "queue" {
   name                 = "${var.name}-events"
   fifo                 = var.sqs_fifo
   visibility_timeout_s = var.sqs_visibility_timeout_s
+  retention_seconds    = var.sqs_retention_seconds
   max_receive_count    = var.sqs_max_receive_count
   kms_key_arn          = module.kms.key_arn
   sender_bucket_arns   = local.queue_sender_bucket_arns
@@ -130,6 +140,8 @@ module "bucket" {
   kms_key_arn                = module.kms.key_arn
   quarantine_prefix          = var.quarantine_prefix
   quarantine_expiration_days = var.quarantine_expiration_days
+  staging_prefixes           = local.staging_prefixes
+  staging_expiration_days    = local.staging_expiration_days
   access_log_bucket          = var.access_log_bucket
 }
 
@@ -140,6 +152,7 @@ module "tables" {
   job_table_name        = "${var.name}-jobs"
   runs_table_name       = "${var.name}-runs"
   kcl_application_name  = local.kcl_application_name
+  sqs_ledger_table_name = local.sqs_ledger_table_name
   kms_key_arn           = module.kms.key_arn
   deletion_protection   = var.deletion_protection
 }
@@ -242,6 +255,8 @@ module "efs" {
   kms_key_arn               = module.kms.key_arn
 }
 
+# sqs_ledger: the SQS source's ledger table and staging prefixes, apart from the general
+# table and object statements (dynamodb_table_arns does not name the ledger table).
 # batch_launch, workflow_runs_table_arn, notify_topic: workflows and job messages with
 # launch = "ecs" start tasks of the batch task definition (which runs with these roles),
 # record runs in the runs table and publish failed runs to the workflow topic.
@@ -259,6 +274,10 @@ module "iam" {
     module.tables.kcl_table_arns,
     var.dynamodb_sink_table_arns,
   )
+  sqs_ledger = local.sqs ? {
+    table_arn        = module.tables.sqs_ledger_table_arn
+    staging_prefixes = local.staging_prefixes
+  } : null
   s3_bucket_arn          = module.bucket.arn
   s3_read_bucket_arns    = var.s3_event_bucket_arns
   kms_key_arn            = module.kms.key_arn

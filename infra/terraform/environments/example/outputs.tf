@@ -73,6 +73,24 @@ output "runs_table_name" {
   value       = module.tables.runs_table_name
 }
 
+output "sqs_ledger_table_name" {
+  description = "DynamoDB ledger table of the SQS source's exactly-once S3 output (SLUICE__SOURCE__LEDGER_TABLE; null for kinesis)."
+  value       = module.tables.sqs_ledger_table_name
+}
+
+output "sqs_ledger_table_arn" {
+  description = "ARN of the SQS ledger table (null for kinesis)."
+  value       = module.tables.sqs_ledger_table_arn
+}
+
+output "sqs_staging" {
+  description = "Staging prefixes of the S3 sinks (empty for kinesis) and the days after which a staged object left there expires."
+  value = {
+    prefixes        = local.staging_prefixes
+    expiration_days = local.staging_expiration_days
+  }
+}
+
 output "log_group_name" {
   description = "Log group of the tasks."
   value       = module.cluster.log_group_name

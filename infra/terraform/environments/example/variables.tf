@@ -139,6 +139,17 @@ variable "sqs_visibility_timeout_s" {
   default     = 60
 }
 
+variable "sqs_retention_seconds" {
+  description = "How long the source queue keeps a message (60 to 1209600; default 4 days). The ledger keeps a message's claim this long plus a day, and staged objects of uncommitted cuts expire after it (in days, rounded up) plus 2 days."
+  type        = number
+  default     = 345600
+
+  validation {
+    condition     = var.sqs_retention_seconds >= 60 && var.sqs_retention_seconds <= 1209600
+    error_message = "sqs_retention_seconds must be between 60 and 1209600."
+  }
+}
+
 variable "sqs_max_receive_count" {
   description = "Receives before a message goes to the DLQ."
   type        = number
@@ -156,6 +167,17 @@ variable "sqs_fifo" {
 variable "bucket_name" {
   description = "Globally unique name of the data lake bucket."
   type        = string
+}
+
+variable "lake_prefix" {
+  description = "Key prefix of the pipeline's S3 sink, with a trailing slash (examples/clickstream's sink `lake` uses prefix \"lake\"). With source_type = sqs its `_staging/` prefix gets an expiry rule and the staging permissions."
+  type        = string
+  default     = "lake/"
+
+  validation {
+    condition     = endswith(var.lake_prefix, "/") && length(var.lake_prefix) > 1
+    error_message = "lake_prefix must be a non-empty prefix ending in a slash."
+  }
 }
 
 variable "quarantine_prefix" {

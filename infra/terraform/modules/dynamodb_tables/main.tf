@@ -11,6 +11,11 @@
 #   (`leaseKey`, with the `LeaseOwnerToLeaseKeyIndex` index KCL would otherwise add itself),
 #   the worker metrics table (`wid`) and the coordinator state table (`key`). Created here
 #   so the task role needs no dynamodb:CreateTable or UpdateTable.
+# - sqs_ledger: the exactly-once ledger of the SQS source (issue 18), hash key `pk` (S):
+#   claim items `m#<queue>#<message id>` and cut items `c#<cut id>`, each with an `exp`
+#   (epoch seconds: the queue's retention plus a day) that TTL deletes them after. Only
+#   with sqs_ledger_table_name (the source is SQS); the consumer never creates it
+#   (`create_ledger_table = false`).
 
 locals {
   kcl_tables = var.kcl_application_name == null ? {} : {
@@ -140,6 +145,36 @@ resource "aws_dynamodb_table" "kcl" {
   attribute {
     name = each.value.hash_key
     type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_dynamodb_table" "sqs_ledger" {
+  count                       = var.sqs_ledger_table_name == null ? 0 : 1
+  name                        = var.sqs_ledger_table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  # Claims and cuts expire once no redelivery of their messages can come any more.
+  ttl {
+    attribute_name = "exp"
+    enabled        = true
   }
 
   point_in_time_recovery {

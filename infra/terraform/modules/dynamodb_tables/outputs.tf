@@ -35,3 +35,13 @@ output "kcl_table_arns" {
     [for table in aws_dynamodb_table.kcl : table.arn],
   )
 }
+
+output "sqs_ledger_table_arn" {
+  description = "ARN of the SQS exactly-once ledger table, or null when none is created."
+  value       = one(aws_dynamodb_table.sqs_ledger[*].arn)
+}
+
+output "sqs_ledger_table_name" {
+  description = "Name of the SQS exactly-once ledger table, or null when none is created."
+  value       = one(aws_dynamodb_table.sqs_ledger[*].name)
+}

@@ -19,6 +19,12 @@ variable "kcl_application_name" {
   default     = null
 }
 
+variable "sqs_ledger_table_name" {
+  description = "Name of the SQS source's exactly-once ledger table (the source's `ledger_table`, SLUICE__SOURCE__LEDGER_TABLE). null creates none (a Kinesis source)."
+  type        = string
+  default     = null
+}
+
 variable "kms_key_arn" {
   description = "ARN of the KMS key encrypting the tables."
   type        = string

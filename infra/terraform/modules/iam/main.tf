@@ -154,6 +154,58 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
+  # The SQS source's exactly-once ledger (issue 18): a conditional claim of each message
+  # and the cut's item in one TransactWriteItems (authorized by the item actions it holds:
+  # Put, Update, Delete, ConditionCheck), lease renewals and the commit (UpdateItem),
+  # reading a dead consumer's cut back (GetItem). Nothing else on the table: no Scan, no
+  # Query, no batch writes.
+  dynamic "statement" {
+    for_each = var.sqs_ledger == null ? [] : [var.sqs_ledger]
+
+    content {
+      sid = "SqsLedgerItems"
+      actions = [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ]
+      resources = [statement.value.table_arn]
+    }
+  }
+
+  # The S3 sinks stage a cut's objects under <prefix>/_staging/<cut id>/, copy them to
+  # their final keys after the commit (GetObject on the staged source; the PutObject on the
+  # final key is S3Objects') and delete them; only under the staging prefixes.
+  dynamic "statement" {
+    for_each = var.sqs_ledger == null ? [] : [var.sqs_ledger]
+
+    content {
+      sid       = "SqsLedgerStaging"
+      actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+      resources = [for prefix in statement.value.staging_prefixes : "${var.s3_bucket_arn}/${prefix}*"]
+    }
+  }
+
+  # A cut lists its staged objects (ListObjectsV2, once per S3 sink; recovery too):
+  # ListBucket on the bucket, only for keys under the staging prefixes.
+  dynamic "statement" {
+    for_each = var.sqs_ledger == null ? [] : [var.sqs_ledger]
+
+    content {
+      sid       = "SqsLedgerStagingList"
+      actions   = ["s3:ListBucket"]
+      resources = [var.s3_bucket_arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = [for prefix in statement.value.staging_prefixes : "${prefix}*"]
+      }
+    }
+  }
+
   # The stream, queues, bucket, tables and SNS topics are encrypted with this key (and the
   # notification topic perhaps with its own).
   statement {

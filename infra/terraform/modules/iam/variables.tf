@@ -23,6 +23,20 @@ variable "dynamodb_table_arns" {
   type        = list(string)
 }
 
+variable "sqs_ledger" {
+  description = "The SQS source's exactly-once ledger: its DynamoDB table and the staging key prefixes of the S3 sinks (`<prefix>/_staging/`, trailing slash) in s3_bucket_arn. Grants the ledger's item actions on the table, object actions and a prefix-conditioned ListBucket under the staging prefixes. null grants none."
+  type = object({
+    table_arn        = string
+    staging_prefixes = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.sqs_ledger == null || alltrue([for prefix in try(var.sqs_ledger.staging_prefixes, []) : endswith(prefix, "/_staging/") && !strcontains(prefix, "*")])
+    error_message = "sqs_ledger.staging_prefixes must each end in /_staging/ and hold no wildcard."
+  }
+}
+
 variable "s3_bucket_arn" {
   description = "ARN of the data lake bucket (s3 sinks and quarantine)."
   type        = string

@@ -5,6 +5,14 @@
 # request), no public access, TLS-only, versioned (a replay overwrites an object with the
 # same content; old versions expire), quarantine objects expire, incomplete multipart
 # uploads are aborted.
+#
+# With an SQS source the S3 sinks write each batch under `<prefix>/_staging/<cut id>/` first
+# and copy it to its final key once the cut is committed in the ledger (issue 18), then
+# delete the staged object. The staging rules expire what stays there (the orphans of cuts
+# that were never committed) after staging_expiration_days (the queue's retention plus 2),
+# and drop the versions the consumer's deletes leave behind after staging_noncurrent_days
+# instead of the lake's noncurrent_version_days: on this versioned bucket a plain delete
+# only hides the staged copy.
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:access logging needs a separate log bucket; set access_log_bucket to enable it
@@ -86,6 +94,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     expiration {
       days = var.quarantine_expiration_days
+    }
+  }
+
+  dynamic "rule" {
+    for_each = var.staging_prefixes
+
+    content {
+      id     = "staging-expiry-${trimsuffix(rule.value, "/_staging/")}"
+      status = "Enabled"
+
+      filter {
+        prefix = rule.value
+      }
+
+      expiration {
+        days = var.staging_expiration_days
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = var.staging_noncurrent_days
+      }
     }
   }
 
