@@ -23,8 +23,6 @@ ALLOWED = {
     # DynamoDB item operations on the checkpoint, job, KCL and sink tables; KCL reads the
     # table description at start.
     "dynamodb:BatchWriteItem",
-    # The SQS ledger's claim transaction (tests/infra/test_terraform_sqs_ledger.py).
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
     "dynamodb:GetItem",

@@ -22,7 +22,6 @@ from consumer.capacity.cost import (
 from consumer.capacity.cost.ledger_lines import (
     CLAIM_ITEM_BYTES,
     ITEM_OVERHEAD_BYTES,
-    cut_item_bytes,
     write_units_per_cut,
 )
 from consumer.cli.main import main
@@ -76,22 +75,15 @@ def test_cli_option_turns_the_ledger_off() -> None:
     assert longer.shape.sqs_retention_days == 14
 
 
-def test_writes_are_two_units_a_claim_plus_the_cut_items() -> None:
+def test_writes_are_one_unit_a_claim_plus_three_a_cut() -> None:
     # 1,000 messages/s in cuts of 500 (buffer.max_records): 2 cuts a second
     result = estimate(1000, 800, 27_000, SQS)
     assert result.flushes_per_s == 2
-    # the committed cut item holds 500 message ids: 150 + 500 x 37 bytes = 19 KB
-    assert cut_item_bytes(500) == 18_650
-    assert write_units_per_cut(500) == 2 + 1 + 2 * 19
-    units = (1000 * 2 + 2 * 41) * SECONDS_PER_MONTH
+    # a claim is a conditional PutItem of a small item; a cut is created, renewed, committed
+    assert write_units_per_cut() == 3
+    units = (1000 * 1 + 2 * 3) * SECONDS_PER_MONTH
     assert _line(result, *WRITES) == pytest.approx(units / 1e6 * PRICES.dynamodb_writes_per_million)
-    assert _line(result, *WRITES) == pytest.approx(3419.68, abs=0.01)
-
-
-def test_a_small_cut_costs_about_five_units() -> None:
-    # up to 23 message ids the cut item stays under 1 KB: create 2, renew, commit, publish
-    assert write_units_per_cut(23) == 5
-    assert write_units_per_cut(24) == 7
+    assert _line(result, *WRITES) == pytest.approx(1652.36, abs=0.01)
 
 
 def test_ledger_scales_with_the_messages() -> None:
@@ -108,8 +100,8 @@ def test_bigger_cuts_mean_fewer_cut_writes_and_requests() -> None:
     large = estimate(1000, 800, 27_000, Shape(source="sqs", buffer_max_records=1000))
     assert _line(large, *REQUESTS) == pytest.approx(_line(small, *REQUESTS) / 10)
     assert _line(large, *WRITES) < _line(small, *WRITES)
-    # the claims, two units a message, are the floor
-    claims = 1000 * 2 * SECONDS_PER_MONTH / 1e6 * PRICES.dynamodb_writes_per_million
+    # the claims, a unit a message, are the floor
+    claims = 1000 * SECONDS_PER_MONTH / 1e6 * PRICES.dynamodb_writes_per_million
     assert claims < _line(large, *WRITES) < 1.05 * claims
 
 
@@ -125,8 +117,8 @@ def test_storage_follows_the_queue_retention() -> None:
 
 def test_storage_counts_claims_and_cut_items_with_their_overhead() -> None:
     result = estimate(1000, 800, 27_000, SQS)
-    per_s = 1000 * (CLAIM_ITEM_BYTES + ITEM_OVERHEAD_BYTES) + 2 * (18_650 + ITEM_OVERHEAD_BYTES)
-    gb = per_s * 5 * 86_400 / 1e9  # 102.6 GB
+    per_s = 1000 * (CLAIM_ITEM_BYTES + ITEM_OVERHEAD_BYTES) + 2 * (150 + ITEM_OVERHEAD_BYTES)
+    gb = per_s * 5 * 86_400 / 1e9  # 86.6 GB
     assert _line(result, *STORAGE) == pytest.approx(gb * PRICES.dynamodb_gb_month)
     assert _line(result, *PITR) == pytest.approx(gb * PRICES.dynamodb_pitr_gb_month)
 
@@ -181,7 +173,7 @@ def test_worked_example_of_the_docs() -> None:
     shape = Shape(source="sqs", network="nat", efs_gb=20, efs_ia_share=0.5)
     result = estimate(1000, 800, 27_000, shape)
     figures = [round(_line(result, *item), 2) for item in (WRITES, STORAGE, PITR, REQUESTS, STAGED)]
-    assert figures == [3419.68, 25.65, 20.52, 78.84, 0.60]
+    assert figures == [1652.36, 21.65, 17.32, 78.84, 0.60]
     without = estimate(1000, 800, 27_000, replace(shape, sqs_ledger=False))
     assert round(without.total_usd_per_month, 2) == 685.81
-    assert round(result.total_usd_per_month - without.total_usd_per_month, 2) == 3545.29
+    assert round(result.total_usd_per_month - without.total_usd_per_month, 2) == 1770.77

@@ -2,15 +2,14 @@
 
 An SQS source writes the lake exactly once through a DynamoDB ledger and a staging prefix
 in S3 (docs/decisions.md has the protocol, docs/cost.md the formula). Per message, a claim
-item written in a transaction (one TransactWriteItems per read, 2 write request units an
-item up to 1 KB). Per cut, the cut item: created in the claim transaction (2 WRU), its
-lease renewed before the sinks write (1 WRU), then committed with the cut's message ids and
-marked published (two UpdateItems, each billed on the item's size, 1 WRU a KB). Both kinds
-of item stay until their `exp` (the queue's retention plus a day), with point-in-time
-recovery on the table. Per S3 object, a COPY from staging to its final key (the staged PUT
-is the PUT line's); per cut and S3 sink, a ListObjectsV2 and a DeleteObjects. The staged
-copy the delete leaves behind on the versioned bucket is kept about a day and a half by the
-staging lifecycle rule. Heartbeat renewals of an open cut's lease (every visibility / 3),
+item written with a conditional PutItem (1 write request unit: the item is under 1 KB).
+Per cut, the cut item (under 1 KB: state, owner, lease): created (1 WRU), its lease renewed
+before the sinks write (1 WRU), committed (1 WRU). Both kinds of item stay until their
+`exp` (the queue's retention plus a day), with point-in-time recovery on the table. Per
+S3 object, a COPY from staging to its final key (the staged PUT is the PUT line's); per
+cut and S3 sink, a ListObjectsV2 and a DeleteObjects. The staged copy the delete leaves
+behind on the versioned bucket is kept about a day and a half by the staging lifecycle
+rule. Heartbeat renewals of an open cut's lease (every visibility / 3),
 reads during recovery and the KMS calls of a cached table key are left out: small beside
 the rest.
 """
@@ -26,15 +25,13 @@ from consumer.capacity.cost.sizing import GB, SECONDS_PER_MONTH
 
 DAY_S = 86_400
 WRITE_UNIT_BYTES = 1024  # a standard write request unit covers an item of up to 1 KB
-TRANSACTIONAL_WRU = 2  # per item up to 1 KB written in a transaction
 # Item sizes as DynamoDB counts them (attribute names + values): a claim
-# `m#<queue>#<message id>` with its cut id and exp; a cut item's fixed attributes (pk,
-# state, owner, lease_until, published, exp); each message id in its list (36 characters
-# and a byte of list overhead). Storage is billed with 100 bytes of overhead an item.
+# `m#<queue>#<message id>` with its cut id and exp; a cut item (pk, state, owner,
+# lease_until, exp). Storage is billed with 100 bytes of overhead an item.
 CLAIM_ITEM_BYTES = 100
-CUT_ITEM_BASE_BYTES = 150
-MESSAGE_ID_BYTES = 37
+CUT_ITEM_BYTES = 150
 ITEM_OVERHEAD_BYTES = 100
+CUT_WRITES = 3  # created, renewed before the write, committed
 # exp = now + retention + this margin (the ledger's spec)
 LEDGER_MARGIN_DAYS = 1.0
 # Requests per cut and S3 sink: ListObjectsV2 of the cut's staged objects, one DeleteObjects.
@@ -45,17 +42,9 @@ S3_SINKS = 1  # the lake; the quarantine writes only the cuts that have bad reco
 STAGED_COPY_DAYS = 1 + 0.5
 
 
-def cut_item_bytes(messages_per_cut: float) -> float:
-    """The committed cut item: its fixed attributes and the ids of its messages."""
-    return CUT_ITEM_BASE_BYTES + MESSAGE_ID_BYTES * messages_per_cut
-
-
-def write_units_per_cut(messages_per_cut: float) -> int:
-    """Create (in the claim transaction), renew the lease, commit, mark published."""
-    committed_units = math.ceil(cut_item_bytes(messages_per_cut) / WRITE_UNIT_BYTES)
-    create = TRANSACTIONAL_WRU * math.ceil(CUT_ITEM_BASE_BYTES / WRITE_UNIT_BYTES)
-    renew = math.ceil(CUT_ITEM_BASE_BYTES / WRITE_UNIT_BYTES)
-    return create + renew + 2 * committed_units
+def write_units_per_cut() -> int:
+    """Create, renew the lease before the write, commit: each a small item's write."""
+    return CUT_WRITES * math.ceil(CUT_ITEM_BYTES / WRITE_UNIT_BYTES)
 
 
 def sqs_ledger(
@@ -66,14 +55,11 @@ def sqs_ledger(
     is a flush (`flushes` a second, records_per_s / flushes messages each)."""
     if shape.source != "sqs" or not shape.sqs_ledger:
         return []
-    per_cut = records_per_s / flushes
-    claim_units = TRANSACTIONAL_WRU * math.ceil(CLAIM_ITEM_BYTES / WRITE_UNIT_BYTES)
-    units = (records_per_s * claim_units + flushes * write_units_per_cut(per_cut)) * (
-        SECONDS_PER_MONTH
-    )
+    claim_units = math.ceil(CLAIM_ITEM_BYTES / WRITE_UNIT_BYTES)
+    units = (records_per_s * claim_units + flushes * write_units_per_cut()) * SECONDS_PER_MONTH
     kept_s = (shape.sqs_retention_days + LEDGER_MARGIN_DAYS) * DAY_S
     item_bytes_per_s = records_per_s * (CLAIM_ITEM_BYTES + ITEM_OVERHEAD_BYTES) + flushes * (
-        cut_item_bytes(per_cut) + ITEM_OVERHEAD_BYTES
+        CUT_ITEM_BYTES + ITEM_OVERHEAD_BYTES
     )
     table_gb = item_bytes_per_s * kept_s / GB
     objects = flushes * shape.routes  # as the PUT line: one object per route and cut

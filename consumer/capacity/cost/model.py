@@ -73,8 +73,8 @@ def _ledger_assumption(shape: Shape) -> tuple[str, ...]:
             "after a crash may be written to S3 twice",
         )
     return (
-        "SQS ledger: 2 WRU a message (transactional claim), a cut item created, renewed, "
-        f"committed and published ({ledger_lines.MESSAGE_ID_BYTES} bytes a message id), "
+        "SQS ledger: 1 WRU a message (conditional claim), a cut item created, renewed "
+        f"and committed ({ledger_lines.CUT_WRITES} WRU a cut), "
         f"items kept {shape.sqs_retention_days:g} + {ledger_lines.LEDGER_MARGIN_DAYS:g} days "
         "with PITR; a COPY per object, a LIST and a DeleteObjects per cut (one S3 sink)",
     )

@@ -155,17 +155,16 @@ data "aws_iam_policy_document" "task" {
   }
 
   # The SQS source's exactly-once ledger (issue 18): a conditional claim of each message
-  # and the cut's item in one TransactWriteItems (authorized by the item actions it holds:
-  # Put, Update, Delete, ConditionCheck), lease renewals and the commit (UpdateItem),
-  # reading a dead consumer's cut back (GetItem). Nothing else on the table: no Scan, no
-  # Query, no batch writes.
+  # and the cut's item (PutItem), lease renewals, the commit and aborts (UpdateItem),
+  # dropping claims that do not ride a cut (DeleteItem), reading a claim or a dead
+  # consumer's cut back (GetItem). Nothing else on the table: no Scan, no Query, no batch
+  # writes.
   dynamic "statement" {
     for_each = var.sqs_ledger == null ? [] : [var.sqs_ledger]
 
     content {
       sid = "SqsLedgerItems"
       actions = [
-        "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
