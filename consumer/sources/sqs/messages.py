@@ -14,13 +14,21 @@ sub-position. An object that cannot be read is a `RecordError` for the quarantin
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
 import orjson
 
+from consumer.errors import RecordError
+from consumer.flow import Position, Record
+from consumer.sources.base import Unit
 from consumer.sources.objects import ObjectReader
+
+Message = dict[str, Any]
+"""An SQS message as boto3 returns it."""
 
 POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
 
@@ -80,3 +88,53 @@ def payloads(body: bytes, objects: ObjectReader) -> Iterator[bytes]:
         yield objects.read(*target)
         return
     yield body
+
+
+def message_position(message_id: str) -> int:
+    """A stable number for a message id (UUIDs as their 128-bit value)."""
+    try:
+        return uuid.UUID(message_id).int
+    except ValueError:
+        return int.from_bytes(hashlib.sha1(message_id.encode(), usedforsecurity=False).digest())
+
+
+def message_unit(message: Message, name: str, partition: str, objects: ObjectReader) -> Unit:
+    """The message's payloads as records (one per JSON line of an S3 object, say); a
+    message without payloads is still a unit, so that its delete rides a flush."""
+    base = message_position(message["MessageId"])
+    sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+    attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+    body = message["Body"].encode()
+    attributes = {
+        name: value["StringValue"]
+        for name, value in message.get("MessageAttributes", {}).items()
+        if "StringValue" in value
+    }
+
+    def record(line: int, data: bytes) -> Record:
+        position = Position(base, line)
+        return Record(
+            name,
+            name,
+            position,
+            message["MessageId"],
+            sent,
+            data,
+            attributes,
+            attempt=attempt,
+        )
+
+    try:
+        found = list(payloads(body, objects))
+    except RecordError as error:
+        return Unit(partition, [record(0, body)], {0: error}, atomic=True, token=message)
+    records = [record(line, data) for line, data in enumerate(found)]
+    empty = Position(base, 0) if not records else None
+    return Unit(
+        partition,
+        records,
+        position=empty,
+        arrival_time=sent or None,
+        atomic=True,
+        token=message,
+    )

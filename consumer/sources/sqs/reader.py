@@ -1,9 +1,14 @@
 """The SQS source: concurrent long-poll receivers, each message a unit of the delivery engine.
 
-Delivery: at-least-once in, and a message is deleted only when the engine acks the cut
-that holds it, after every sink confirmed it; a message and its lines are never split
-across cuts. While held, its visibility is extended by a heartbeat; when the consumer
-stops, what it still holds is made visible again at once. A failure at one of
+Delivery: at-least-once in, exactly once into the lake and the databases. A message is
+deleted only when the engine acks the cut that holds it, after every sink confirmed it;
+a message and its lines are never split across cuts. With `exactly_once` (the default)
+each message is claimed in the ledger for the open cut when read, the S3 sinks stage the
+cut, and the ack commits it in the ledger before its objects are published and its
+messages deleted: a message redelivered after its cut committed is deleted, never written
+again (consumer/sources/sqs/cuts.py, docs/decisions.md). While held, its visibility is
+extended by a heartbeat; when the consumer stops, what it still holds is made visible
+again at once. A failure at one of
 `retry_stages` leaves the message for redelivery with backoff by attempt and, on its
 last allowed attempt, sluice moves it to the DLQ itself with the failure reason; any
 other failure is quarantined and deleted with its flush. In a FIFO queue a retried
@@ -12,17 +17,13 @@ message blocks the later messages of its group in the same receive; other groups
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from consumer.errors import RecordError
-from consumer.flow import Cut, Position, Record
+from consumer.flow import Cut
 from consumer.sources.base import SourceBase, Unit
 from consumer.sources.objects import ObjectReader
 from consumer.sources.sqs import queues
@@ -30,19 +31,11 @@ from consumer.sources.sqs.config import SqsSourceConfig
 from consumer.sources.sqs.cuts import LedgerCuts
 from consumer.sources.sqs.inflight import Heartbeat, InFlight, change_visibility
 from consumer.sources.sqs.ledger import Claim
-from consumer.sources.sqs.messages import payloads
+from consumer.sources.sqs.messages import Message, message_unit
+from consumer.sources.sqs.receivers import Receivers
 from consumer.testing.faults import crash_point
 
 log = logging.getLogger(__name__)
-Message = dict[str, Any]
-
-
-def message_position(message_id: str) -> int:
-    """A stable number for a message id (UUIDs as their 128-bit value)."""
-    try:
-        return uuid.UUID(message_id).int
-    except ValueError:
-        return int.from_bytes(hashlib.sha1(message_id.encode(), usedforsecurity=False).digest())
 
 
 class SqsSource(SourceBase):
@@ -69,7 +62,7 @@ class SqsSource(SourceBase):
         self.name = self.partition  # the queue's own name once resolved (`open`)
         self.retry_stages = frozenset(config.retry_stages)
         self.inflight = InFlight(clock)
-        self.inbox: queue.Queue[list[Message]] = queue.Queue(maxsize=2 * config.receivers)
+        self.receivers = Receivers(client, config, self.inflight, self.stop)
         self.retried = 0
         self.moved_to_dlq = 0
         self.redelivered_while_buffered = 0
@@ -78,8 +71,6 @@ class SqsSource(SourceBase):
         self.held_elsewhere = 0
         self._buffered: dict[str, str] = {}  # message id -> latest receipt handle, open cut
         self._blocked: set[str] = set()  # FIFO groups held back in the current receive
-        self._receivers_done = threading.Event()
-        self._receivers: list[threading.Thread] = []
         self._heartbeat: Heartbeat | None = None
         self._retries_due_at = 0.0  # until then, messages this reader put off will return
         self._last_message_at = clock()
@@ -101,18 +92,11 @@ class SqsSource(SourceBase):
             self.config.visibility_timeout_s,
             self.config.max_in_flight_s,
         )
-        self._receivers = [
-            threading.Thread(target=self._receive_loop, name=f"sqs-receiver-{i}", daemon=True)
-            for i in range(self.config.receivers)
-        ]
         self._heartbeat.start()
-        for thread in self._receivers:
-            thread.start()
+        self.receivers.start(self.url)
 
     def close(self) -> None:
-        self._receivers_done.set()
-        for thread in self._receivers:
-            thread.join(timeout=self.config.wait_time_s + 5)
+        self.receivers.stop()
         if self.cuts is not None:
             self.cuts.close()  # the open cut aborted first: its messages are free at once
         if self._heartbeat is not None:
@@ -129,7 +113,7 @@ class SqsSource(SourceBase):
             return  # the engine's next fence drops what is buffered; then read again
         if self._lost:
             self._drop_open_cut()
-        messages = self._next_messages()
+        messages = self.receivers.next_messages()
         if not messages:
             return
         self._last_message_at = self.clock()
@@ -142,7 +126,7 @@ class SqsSource(SourceBase):
                 self._put_back(message)
                 continue
             self._buffered[message["MessageId"]] = message["ReceiptHandle"]  # until retried
-            unit = self._unit(message)
+            unit = message_unit(message, self.name, self.partition, self.objects)
             unit.joined = self.cuts is not None and index < len(taken) - 1
             yield unit
 
@@ -189,7 +173,7 @@ class SqsSource(SourceBase):
         return quiet and now >= self._retries_due_at
 
     def drained(self) -> bool:
-        if not (self.caught_up() and self.inbox.empty() and not self.inflight):
+        if not (self.caught_up() and self.receivers.empty() and not self.inflight):
             return False
         # Drained means the queue is empty, in flight included: messages a crashed
         # predecessor held come back when their visibility lapses.
@@ -204,20 +188,6 @@ class SqsSource(SourceBase):
         return sum(int(found["Attributes"].get(name, 0)) for name in names)
 
     # -- reading ------------------------------------------------------------------------------
-    def _next_messages(self, most: int = 100) -> list[Message]:
-        """What the receivers have: up to 0.2 s for the first receive, then what else is
-        waiting, up to `most` messages (the ledger claims them in one go)."""
-        try:
-            messages = list(self.inbox.get(timeout=0.2))
-        except queue.Empty:
-            return []
-        while len(messages) < most:
-            try:
-                messages += self.inbox.get_nowait()
-            except queue.Empty:
-                break
-        return messages
-
     def _redelivered_while_buffered(self, message: Message) -> bool:
         """Its rows wait in the open cut already (its visibility lapsed and it came back):
         only the new receipt handle can delete it."""
@@ -270,75 +240,7 @@ class SqsSource(SourceBase):
             self.cuts.forget()
         self._lost = False
 
-    # -- receiving ----------------------------------------------------------------------------
-    def _receive_loop(self) -> None:
-        while not (self.stop.is_set() or self._receivers_done.is_set()):
-            try:
-                messages = self.client.receive_message(
-                    QueueUrl=self.url,
-                    MaxNumberOfMessages=self.config.max_messages,
-                    WaitTimeSeconds=self.config.wait_time_s,
-                    VisibilityTimeout=self.config.visibility_timeout_s,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
-            except Exception:
-                log.exception("receive failed")
-                self._receivers_done.wait(1.0)
-                continue
-            if not messages:
-                if self.config.wait_time_s == 0:  # short polling: do not spin on an empty queue
-                    self._receivers_done.wait(self.config.empty_poll_pause_s)
-                continue
-            for message in messages:
-                self.inflight.add(message["ReceiptHandle"], message["MessageId"])
-            if self.stop.is_set() or self._receivers_done.is_set():
-                self._release([m["ReceiptHandle"] for m in messages])
-                return
-            self.inbox.put(messages)
-
-    # -- one message -------------------------------------------------------------------------
-    def _unit(self, message: Message) -> Unit:
-        """The message's payloads as records (one per JSON line of an S3 object, say); a
-        message without payloads is still a unit, so that its delete rides a flush."""
-        base = message_position(message["MessageId"])
-        sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
-        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        body = message["Body"].encode()
-        attributes = {
-            name: value["StringValue"]
-            for name, value in message.get("MessageAttributes", {}).items()
-            if "StringValue" in value
-        }
-
-        def record(line: int, data: bytes) -> Record:
-            position = Position(base, line)
-            return Record(
-                self.name,
-                self.name,
-                position,
-                message["MessageId"],
-                sent,
-                data,
-                attributes,
-                attempt=attempt,
-            )
-
-        try:
-            found = list(payloads(body, self.objects))
-        except RecordError as error:
-            return Unit(self.partition, [record(0, body)], {0: error}, atomic=True, token=message)
-        records = [record(line, data) for line, data in enumerate(found)]
-        empty = Position(base, 0) if not records else None
-        return Unit(
-            self.partition,
-            records,
-            position=empty,
-            arrival_time=sent or None,
-            atomic=True,
-            token=message,
-        )
-
+    # -- retries and release ---------------------------------------------------------------
     def _retry_later(self, message: Message, attempt: int, error: Mapping[str, Any]) -> bool:
         """Visible again after a backoff; on the last allowed attempt, to the DLQ with the
         reason. True when the message was left for redelivery."""
@@ -376,8 +278,7 @@ class SqsSource(SourceBase):
             self.inflight.remove(handles)
 
     def _release_unfinished(self) -> None:
-        while not self.inbox.empty():
-            self.inbox.get_nowait()
+        self.receivers.drain()
         self._release(self.inflight.handles())
 
 
