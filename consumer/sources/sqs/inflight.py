@@ -42,6 +42,13 @@ class InFlight:
             for handle in receipt_handles:
                 self._held.pop(handle, None)
 
+    def forget_messages(self, message_ids: Iterable[str]) -> None:
+        """Every handle of these messages, stale copies included: they are done."""
+        done = set(message_ids)
+        with self._lock:
+            for handle in [h for h, held in self._held.items() if held.message_id in done]:
+                del self._held[handle]
+
     def handles(self, younger_than_s: float | None = None) -> list[str]:
         now = self.clock()
         with self._lock:

@@ -118,7 +118,7 @@ class SqsSource(SourceBase):
             return
         self._last_message_at = self.clock()
         self._blocked = set()
-        fresh = [m for m in messages if not self._redelivered_while_buffered(m)]
+        fresh = [m for m in self._newest(messages) if not self._redelivered_while_buffered(m)]
         taken = self._admit(fresh) if self.cuts is not None else fresh
         for index, message in enumerate(taken):
             group = message.get("Attributes", {}).get("MessageGroupId")
@@ -147,13 +147,14 @@ class SqsSource(SourceBase):
         if self.cuts is not None and not self.cuts.commit(self._buffered):
             self._drop_open_cut()
             return False
-        handles = list(self._buffered.values())
+        handles, acked = list(self._buffered.values()), list(self._buffered)
         self._buffered.clear()
         failed = queues.delete(self.client, self.url, handles)
         if failed:
             log.warning("delete refused", extra={"messages": len(failed)})
         crash_point("sqs_after_delete")
         self.inflight.remove(handles)
+        self.inflight.forget_messages(acked)
         return True
 
     def retry(self, unit: Unit, failure: Mapping[str, Any]) -> bool:
@@ -188,6 +189,19 @@ class SqsSource(SourceBase):
         return sum(int(found["Attributes"].get(name, 0)) for name in names)
 
     # -- reading ------------------------------------------------------------------------------
+    def _newest(self, messages: list[Message]) -> list[Message]:
+        """One copy of each message, with its newest receipt handle: a message whose
+        visibility lapsed while it waited in the inbox may come twice in one read, and only
+        the newest handle can delete it (the stale one is no longer extended)."""
+        newest: dict[str, Message] = {}
+        for message in messages:
+            older = newest.get(message["MessageId"])
+            if older is not None:
+                self.inflight.remove([older["ReceiptHandle"]])
+                self.redelivered_while_buffered += 1
+            newest[message["MessageId"]] = message
+        return list(newest.values())
+
     def _redelivered_while_buffered(self, message: Message) -> bool:
         """Its rows wait in the open cut already (its visibility lapsed and it came back):
         only the new receipt handle can delete it."""
