@@ -19,7 +19,9 @@ sharing only the installed engines. Settings, and why each one (docs/decisions.m
 - `NODE_OPTIONS=--require loopback.cjs`: kinesis-local listens on every interface;
 - `DNS_ADDRESS=0`, `DISABLE_EVENTS=1`, `SKIP_SSL_CERT_DOWNLOAD=1`, `PERSISTENCE=0`,
   `KINESIS_PERSISTENCE=0`, `KINESIS_LATENCY=0`: no DNS server, no telemetry, nothing
-  fetched or kept, streams active at once.
+  fetched or kept, streams active at once;
+- `KINESIS_SHARD_LIMIT=10000`: kinesis-local refuses a stream past 100 open shards in
+  the account, which a test session (a stream or two per test, never deleted) exceeds.
 
 `python -m consumer.local.localstack` runs one in the foreground until SIGINT or SIGTERM.
 """
@@ -89,6 +91,7 @@ def server_environment(
             "SQS_ENDPOINT_STRATEGY": "path",
             "KINESIS_MOCK_VERSION": KINESIS_MOCK_VERSION,
             "KINESIS_LATENCY": "0",
+            "KINESIS_SHARD_LIMIT": "10000",
             "KINESIS_PERSISTENCE": "0",
             "PERSISTENCE": "0",
             "DNS_ADDRESS": "0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def test_the_server_runs_on_loopback_with_sluices_services_and_a_clean_interpret
     assert env["FILESYSTEM_ROOT"] == "/state" and env["OVERRIDE_IN_DOCKER"] == "0"
     assert env["SERVICES"] == SERVICES
     assert env["PROVIDER_OVERRIDE_DYNAMODB"] == "moto"
+    assert env["KINESIS_SHARD_LIMIT"] == "10000"  # a test session makes hundreds of shards
     assert env["NODE_OPTIONS"] == (f"--max-old-space-size=512 --require {SUPPORT / 'loopback.cjs'}")
     assert "PYTHONPATH" not in env and env["PATH"] == "/usr/bin"
 
@@ -138,13 +140,21 @@ def test_the_build_pins_everything_and_agrees_on_kinesis_local() -> None:
 
 
 def test_without_python_313_the_build_says_what_is_missing(tmp_path: Path) -> None:
-    # GIVEN a PATH with no python3.13 and no pyenv, and no LOCALSTACK_PYTHON
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    assert not Path("/usr/bin/python3.13").exists()
+    # GIVEN a PATH with the few tools the script uses before it looks for Python, and no
+    # python3.13, no pyenv, no LOCALSTACK_PYTHON
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("dirname", "cat", "ls", "sort"):
+        found = shutil.which(tool)
+        assert found is not None
+        (tools / tool).symlink_to(found)
+    env = {"PATH": str(tools), "HOME": str(tmp_path)}
+    bash = shutil.which("bash")
+    assert bash is not None
 
     # WHEN the environment is built
     result = subprocess.run(
-        ["bash", str(INSTALL), str(tmp_path / "venv")],
+        [bash, str(INSTALL), str(tmp_path / "venv")],
         env=env,
         capture_output=True,
         text=True,
@@ -157,10 +167,10 @@ def test_without_python_313_the_build_says_what_is_missing(tmp_path: Path) -> No
     assert "pyenv install 3.13" in result.stderr and "LOCALSTACK_PYTHON" in result.stderr
     assert not (tmp_path / "venv").exists()
 
-    # AND a LOCALSTACK_PYTHON that is another version is refused by name
+    # AND a LOCALSTACK_PYTHON that is no Python 3.13 is refused by name
     wrong = subprocess.run(
-        ["bash", str(INSTALL), str(tmp_path / "venv")],
-        env={**env, "LOCALSTACK_PYTHON": "/usr/bin/python3"},
+        [bash, str(INSTALL), str(tmp_path / "venv")],
+        env={**env, "LOCALSTACK_PYTHON": str(tools / "ls")},
         capture_output=True,
         text=True,
         check=False,
