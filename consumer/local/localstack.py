@@ -111,6 +111,15 @@ def free_port() -> int:
         return port
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def is_ready(endpoint: str) -> bool:
     """True when LocalStack's health endpoint answers with every service sluice uses."""
     try:
@@ -142,7 +151,7 @@ class LocalStack:
         self.venv = venv
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.root = Path(tempfile.mkdtemp(prefix="sluice-localstack-"))
+        self.root: Path | None = None  # the instance's state folder, while it runs
         self._log = log
         self._environ = dict(os.environ if environ is None else environ)
         self.process: subprocess.Popen[bytes] | None = None
@@ -150,7 +159,10 @@ class LocalStack:
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> float:
         """Start it and wait until it answers; returns the seconds that took."""
-        libs = self.root / "var" / "lib" / "localstack" / "lib"
+        if not port_free(self.port):
+            raise LocalStackError(f"127.0.0.1:{self.port} is in use (another LocalStack?)")
+        self.root = root = Path(tempfile.mkdtemp(prefix="sluice-localstack-"))
+        libs = root / "var" / "lib" / "localstack" / "lib"
         libs.parent.mkdir(parents=True)
         engines = engines_dir(self.venv)
         engines.mkdir(parents=True, exist_ok=True)
@@ -158,8 +170,8 @@ class LocalStack:
         started = time.monotonic()
         self.process = subprocess.Popen(
             [str(self.python), "-m", "localstack.runtime.main"],
-            env=server_environment(self.root, self.port, self._environ),
-            cwd=self.root,
+            env=server_environment(root, self.port, self._environ),
+            cwd=root,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT if self._log is not None else None,
@@ -193,7 +205,9 @@ class LocalStack:
             for pid, start_time in family:
                 if _start_time(pid) == start_time:  # still that process, not a reused id
                     _kill(pid)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
         return time.monotonic() - started
 
 
@@ -261,8 +275,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         server = LocalStack(args.venv, args.port)
+    except LocalStackError as exc:
+        print(f"localstack: {exc}", file=sys.stderr)
+        return 1
+    try:
         ready_s = server.start()
     except LocalStackError as exc:
+        server.stop()
         print(f"localstack: {exc}", file=sys.stderr)
         return 1
     _say({"localstack": "ready", "endpoint": server.endpoint, "ready_s": round(ready_s, 1)})

@@ -61,7 +61,8 @@ def test_it_listens_on_loopback_only_and_stops_with_its_children(tmp_path: Path)
         server = LocalStack(venv, log=log)
         try:
             server.start()
-            assert server.process is not None
+            assert server.process is not None and server.root is not None
+            state = server.root
             aws = AwsClients(region="us-east-1", endpoint_url=server.endpoint, localstack=True)
             aws.client("kinesis").create_stream(StreamName="probe", ShardCount=1)
             aws.client("kinesis").get_waiter("stream_exists").wait(StreamName="probe")
@@ -88,5 +89,5 @@ def test_it_listens_on_loopback_only_and_stops_with_its_children(tmp_path: Path)
     # SIGKILL, and removed the instance's state
     assert not any(_alive(pid, start_time) for pid, start_time in family)
     assert stop_s < STOP_GRACE_S + 5
-    assert not server.root.exists()
+    assert not state.exists() and server.root is None
     print(f"stop took {stop_s:.1f} s (SIGKILL needed: {server.forced})")

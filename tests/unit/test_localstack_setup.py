@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -176,3 +177,17 @@ def test_without_python_313_the_build_says_what_is_missing(tmp_path: Path) -> No
         check=False,
     )
     assert wrong.returncode == 3 and "is not a Python 3.13" in wrong.stderr
+
+
+def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.touch()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = LocalStack(tmp_path / "venv", port=taken.getsockname()[1])
+        with pytest.raises(LocalStackError, match="is in use"):
+            server.start()
+    assert server.process is None
+    server.stop()

@@ -63,6 +63,11 @@ cp -r "$here/plugin/." "$plugin"
 "$venv/bin/python" -m pip install --quiet --no-deps "$plugin"
 "$venv/bin/python" -m pip check >&2
 
+# npm (run by LocalStack's installer) trusts Node's bundled CAs only; add the system's
+# store where the environment names none, as pip and curl use it.
+if [[ -z "${NODE_EXTRA_CA_CERTS:-}" && -r /etc/ssl/certs/ca-certificates.crt ]]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 # The same FILESYSTEM_ROOT layout consumer/local/localstack.py links each instance to.
 mkdir -p "$venv/filesystem"
 env -u PYTHONPATH OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$venv/filesystem" \
