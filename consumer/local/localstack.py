@@ -20,6 +20,7 @@ sharing only the installed engines. Settings, and why each one (docs/decisions.m
 - `DNS_ADDRESS=0`, `DISABLE_EVENTS=1`, `SKIP_SSL_CERT_DOWNLOAD=1`, `PERSISTENCE=0`,
   `KINESIS_PERSISTENCE=0`, `KINESIS_LATENCY=0`: no DNS server, no telemetry, nothing
   fetched or kept, streams active at once;
+- `EAGER_SERVICE_LOADING=1`: every service is up when the health check says ready;
 - `KINESIS_SHARD_LIMIT=10000`: kinesis-local refuses a stream past 100 open shards in
   the account, which a test session (a stream or two per test, never deleted) exceeds.
 
@@ -122,8 +123,9 @@ def port_free(port: int) -> bool:
 
 def is_ready(endpoint: str) -> bool:
     """True when LocalStack's health endpoint answers with every service sluice uses."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
     try:
-        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as response:
+        with direct.open(f"{endpoint}/_localstack/health", timeout=2) as response:
             services = orjson.loads(response.read()).get("services", {})
     except (OSError, ValueError):
         return False
