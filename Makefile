@@ -7,6 +7,7 @@ INFRA_VENV  ?= .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
 .PHONY: demo test test-kcl check lint typecheck infra-check format bench bench-compare chaos loadtest clean
+.PHONY: localstack localstack-venv test-localstack
 KILLS ?= 50
 
 $(STAMP): pyproject.toml requirements/kcl-test.txt
@@ -78,5 +79,43 @@ bench-compare: $(STAMP)
 chaos: $(STAMP)
 	SLUICE_CHAOS_KILLS=$(KILLS) $(BIN)/python -m pytest -q -rP tests/e2e/test_chaos.py tests/e2e/test_sqs_exactly_once.py -k chaos_loop
 
+# LocalStack without Docker: its own venv (Python 3.13, pinned), started on loopback by
+# consumer/local/localstack.py; tools/localstack/ holds the pins, the DynamoDB plugin and
+# the Node preload (docs/decisions.md, "LocalStack without Docker").
+LOCALSTACK_VENV  ?= .venv-localstack
+LOCALSTACK_STAMP := $(LOCALSTACK_VENV)/.installed
+LOCALSTACK_PORT  ?= 4566
+# The tier that makes sense on LocalStack: its own tests (the demo, the server, Kinesis and
+# CloudWatch behaviours), Kinesis (reshards), SQS and its ledger, S3, DynamoDB, metrics,
+# the SIGKILL loops, the KCL daemon. Not ECS (LocalStack's is not in its free edition).
+LOCALSTACK_TESTS ?= tests/localstack \
+	tests/integration/test_checkpoints.py tests/integration/test_kinesis_reader.py \
+	tests/integration/test_kinesis_faults.py tests/integration/test_sqs.py \
+	tests/integration/test_sqs_ledger.py tests/integration/test_jobs_and_dlq.py \
+	tests/integration/test_dynamodb_sink.py tests/integration/test_metrics_contract.py \
+	tests/integration/test_failures.py tests/integration/test_crash_restart.py \
+	tests/integration/test_bad_inputs.py tests/integration/test_batch_jobs.py \
+	tests/integration/test_batch_inputs.py tests/e2e/test_chaos.py \
+	tests/e2e/test_sqs_exactly_once.py tests/integration/test_kcl_daemon.py
+
+$(LOCALSTACK_STAMP): tools/localstack/install.sh tools/localstack/requirements.txt \
+		tools/localstack/plugin/pyproject.toml tools/localstack/plugin/sluice_localstack/dynamodb.py
+	tools/localstack/install.sh $(LOCALSTACK_VENV)
+	touch $(LOCALSTACK_STAMP)
+
+## localstack-venv: LocalStack's own environment (Python 3.13 needed: pyenv's, or LOCALSTACK_PYTHON)
+localstack-venv: $(LOCALSTACK_STAMP)
+
+## localstack: LocalStack without Docker on 127.0.0.1:$(LOCALSTACK_PORT) until Ctrl-C
+##             (then: sluice --localstack ..., or AWS_ENDPOINT_URL=http://127.0.0.1:4566)
+localstack: $(STAMP) $(LOCALSTACK_STAMP)
+	$(BIN)/python -m consumer.local.localstack --venv $(LOCALSTACK_VENV) --port $(LOCALSTACK_PORT)
+
+## test-localstack: the demo and the integration tier against LocalStack, started for the run
+##                  (LOCALSTACK_TESTS=... to choose; SLUICE_LOCALSTACK_ENDPOINT=... to reuse one)
+test-localstack: $(STAMP) $(LOCALSTACK_STAMP)
+	SLUICE_TEST_EMULATOR=localstack SLUICE_LOCALSTACK_VENV=$(LOCALSTACK_VENV) \
+		$(BIN)/python -m pytest -q $(LOCALSTACK_TESTS)
+
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) demo-output load-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) $(LOCALSTACK_VENV) demo-output load-output .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,13 @@
 `AWS_ENDPOINT_URL` (read natively by boto3) points every client at LocalStack or the
 embedded emulator; `endpoint_url` here overrides it for one process, which is what the
 emulator and the tests use.
+
+LocalStack mode (`sluice --localstack`, `SLUICE_LOCALSTACK=1`, or `localstack=True`) builds
+sessions and clients the way LocalStack's own client library does: localstack-client
+resolves each service's endpoint (`LOCALSTACK_HOST`, default `localhost:4566`, `USE_SSL`;
+`AWS_ENDPOINT_URL` when set) and gives the dummy credentials LocalStack accepts (unless
+`AWS_ACCESS_KEY_ID` is set: LocalStack derives the account from it), so nothing needs
+configuring but where LocalStack listens (consumer/aws/localstack.py).
 """
 
 from __future__ import annotations
@@ -15,6 +22,12 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.utils import parse_timestamp
+
+from consumer.aws.localstack import (
+    localstack_credentials,
+    localstack_endpoint,
+    localstack_requested,
+)
 
 
 def fast_timestamp(value: Any) -> datetime:
@@ -35,27 +48,57 @@ def fast_timestamp(value: Any) -> datetime:
 
 
 class AwsClients:
-    """Caches one boto3 client per service; clients are thread-safe, sessions are not."""
+    """Caches one boto3 client per service; clients are thread-safe, sessions are not.
 
-    def __init__(self, region: str | None = None, endpoint_url: str | None = None) -> None:
+    `localstack` (default: `SLUICE_LOCALSTACK`) builds them for LocalStack through
+    localstack-client; an explicit `endpoint_url` still wins."""
+
+    def __init__(
+        self,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        localstack: bool | None = None,
+    ) -> None:
         self.region = (
             region
             or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
         )
+        self.localstack = localstack_requested() if localstack is None else localstack
+        self._explicit_endpoint = endpoint_url
+        if self.localstack and not endpoint_url:
+            endpoint_url = localstack_endpoint()
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        self._session = boto3.session.Session(region_name=self.region)
+        self._session = self._new_session()
         factory = self._session._session.get_component("response_parser_factory")
         factory.set_parser_defaults(timestamp_parser=fast_timestamp)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def _new_session(self) -> boto3.session.Session:
+        if not self.localstack or os.environ.get("AWS_ACCESS_KEY_ID"):
+            return boto3.session.Session(region_name=self.region)
+        credentials = localstack_credentials()
+        return boto3.session.Session(
+            region_name=self.region,
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            aws_session_token=credentials.token,
+        )
+
+    def endpoint_for(self, service: str) -> str | None:
+        """The endpoint `client(service)` uses: in LocalStack mode the service's own, as
+        localstack-client resolves it (one edge port today, but it is the library's call)."""
+        if self.localstack and not self._explicit_endpoint:
+            return localstack_endpoint(service)
+        return self.endpoint_url
 
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
                 self._clients[service] = self._session.client(
                     service,
-                    endpoint_url=self.endpoint_url,
+                    endpoint_url=self.endpoint_for(service),
                     config=BotoConfig(
                         retries={"max_attempts": 3, "mode": "standard"},
                         max_pool_connections=32,

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from consumer import __version__
+from consumer.aws.localstack import localstack_requested, use_localstack
 from consumer.errors import ConfigError, EtlError
 
 DEFAULT_CONFIG = "examples/clickstream/pipeline.toml"
@@ -35,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
         help="level of the JSON logs on stderr (env SLUICE_LOG_LEVEL; "
         "default INFO, WARNING for demo)",
     )
+    parser.add_argument(
+        "--localstack",
+        action="store_true",
+        default=localstack_requested(),
+        help="point every AWS client at LocalStack, as localstack-client resolves it: "
+        "LOCALSTACK_HOST (default localhost:4566), dummy credentials when none are set; "
+        "started processes follow (env SLUICE_LOCALSTACK=1; make localstack starts one)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the consumer service")
@@ -48,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--emulator",
         action="store_true",
-        help="start the embedded AWS emulator and create the stream, table, buckets",
+        help="start the embedded AWS emulator and create the stream, table, buckets "
+        "(with --localstack: create them on LocalStack)",
     )
 
     from consumer.cli.batch import add_arguments as batch_arguments
@@ -185,7 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from consumer.runtime.service import build_service
 
     config = load_config(args.config)
-    with embedded_emulator() if args.emulator else nullcontext(None) as endpoint:
+    embedded = args.emulator and not args.localstack
+    with embedded_emulator() if embedded else nullcontext(None) as endpoint:
         aws = AwsClients(endpoint_url=endpoint)
         if args.emulator:
             provision(config, aws)
@@ -344,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     setup_logging(args.log_level or ("WARNING" if args.command == "demo" else "INFO"))
+    if args.localstack:
+        log.info("using LocalStack", extra={"endpoint": use_localstack()})
     handlers = {
         "run": cmd_run,
         "validate": cmd_validate,

@@ -34,7 +34,7 @@ from consumer.runtime.metrics import MetricsConfig
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.records import to_records
 from tests.configfile import write_toml
-from tests.conftest import require
+from tests.conftest import ON_LOCALSTACK, require
 from tests.integration.harness import Harness, reading
 
 pytestmark = [pytest.mark.integration, pytest.mark.kcl_daemon]
@@ -65,7 +65,7 @@ class _Serialized:
 
 
 @pytest.fixture(scope="module")
-def h2_endpoint() -> Iterator[str]:
+def h2_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     for module, why in [
         ("amazon_kclpy", "amazon_kclpy with its KCL jars (the hash-pinned test wheel)"),
         ("hypercorn", "hypercorn, to serve moto over HTTP/2 for the KCL"),
@@ -73,6 +73,9 @@ def h2_endpoint() -> Iterator[str]:
     ]:
         require(importlib.util.find_spec(module) is not None, f"{why} is not installed")
     require(shutil.which("java") is not None, "java is not installed")
+    if ON_LOCALSTACK:  # LocalStack's gateway speaks HTTP/2 itself (make test-localstack)
+        yield request.getfixturevalue("emulator_endpoint")
+        return
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app

@@ -1,0 +1,1 @@
+"""LocalStack plugins for running sluice's tests against LocalStack without Docker."""
