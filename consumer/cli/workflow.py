@@ -1,4 +1,4 @@
-"""`sluice batch workflow run|unit`, `sluice batch status` and `sluice batch submit`."""
+"""`sluice batch workflow run|unit|render`, `sluice batch status` and `sluice batch submit`."""
 
 from __future__ import annotations
 
@@ -36,8 +36,22 @@ def add_workflow_arguments(commands: Any) -> None:
     unit = sub.add_parser("unit", help="run one unit of a run (what each ECS task runs)")
     unit.add_argument("file")
     unit.add_argument("--run-id", required=True)
-    unit.add_argument("--unit", required=True, help="<step>.<task>.<part>")
-    unit.add_argument("--attempt", type=int, required=True)
+    unit.add_argument("--unit", required=True, help="<step>.<task>.<part>, or <step>.<task>")
+    unit.add_argument("--part", default=None, metavar="i/N", help="with --unit <step>.<task>")
+    unit.add_argument(
+        "--attempt",
+        type=int,
+        default=None,
+        help="the attempt the orchestrator began (default: begin the next one here, as a "
+        "Step Functions retry does)",
+    )
+    from consumer.cli.workflow_render import add_render_arguments
+
+    add_render_arguments(
+        sub.add_parser(
+            "render", help="print the workflow as a Step Functions state machine definition"
+        )
+    )
 
     status = commands.add_parser("status", help="a workflow run's steps, units and outputs")
     status.add_argument("run_id")
@@ -80,15 +94,24 @@ def launcher_from(args: argparse.Namespace, aws: Any) -> Any:
 def cmd_workflow(args: argparse.Namespace) -> int:
     from batch_jobs.workflow.config import load_workflow
     from batch_jobs.workflow.runner import WorkflowRunner
+    from batch_jobs.workflow.runrecord import RunRecords
     from batch_jobs.workflow.unit import execute_unit, find_unit
     from consumer.aws.clients import AwsClients
 
+    if args.workflow_command == "render":
+        from consumer.cli.workflow_render import cmd_render
+
+        return cmd_render(args)
     workflow = load_workflow(args.file)
     aws = AwsClients()
     if args.workflow_command == "unit":
-        unit = find_unit(workflow, args.unit)
+        unit = find_unit(workflow, args.unit, args.part)
         folder = Path(args.file).parent
-        ok = execute_unit(workflow, folder, args.run_id, unit, args.attempt, aws)
+        attempt = args.attempt
+        if attempt is None:
+            records = RunRecords(aws.client("dynamodb"), workflow.runs_table)
+            attempt = records.begin_attempt(args.run_id, unit.id, unit.step, unit.task.job)
+        ok = execute_unit(workflow, folder, args.run_id, unit, attempt, aws)
         return 0 if ok else 1
     if args.launch:
         workflow = workflow.model_copy(update={"launch": args.launch})
