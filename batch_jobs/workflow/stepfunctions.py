@@ -112,6 +112,17 @@ def render(workflow: WorkflowConfig, target: StepFunctionsTarget) -> dict[str, A
     }
 
 
+def transitions(workflow: WorkflowConfig) -> int:
+    """State transitions of a run whose units all succeed at once (Step Functions bills
+    Standard workflows by the transition; each retry is one more): the run record twice,
+    the end, and per step its Parallel state and, per task, its unit (or the list of parts,
+    the Map and one unit per part)."""
+    per_task = [
+        1 if task.parts == 1 else 2 + task.parts for step in workflow.steps for task in step.tasks
+    ]
+    return 3 + len(workflow.steps) + sum(per_task)
+
+
 def _step(
     workflow: WorkflowConfig, target: StepFunctionsTarget, step: StepSpec, following: str
 ) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from batch_jobs.parts import belongs
 from batch_jobs.workflow.config import load_workflow
 from batch_jobs.workflow.runrecord import RunRecords, create_runs_table
-from batch_jobs.workflow.stepfunctions import StepFunctionsTarget, render
+from batch_jobs.workflow.stepfunctions import StepFunctionsTarget, render, transitions
 from consumer.aws.clients import AwsClients
 from consumer.cli.workflow import render_status
 from consumer.local.emulator_ecs import LocalEcsAgent
@@ -151,6 +151,8 @@ def test_an_execution_fans_out_retries_a_dead_unit_and_loads_everything_once(
     # AND the extract fanned out: one Map iteration and one ECS task per part
     events = _history(aws, execution["executionArn"])
     assert sum(e["type"] == "MapIterationStarted" for e in events) == 3
+    # (the states entered are the transitions the cost model counts, docs/cost.md)
+    assert sum(e["type"].endswith("StateEntered") for e in events) == transitions(config) == 14
     commands = [r.command for r in agent.ran]
     parts = sorted(c[-1] for c in commands if c[c.index("--unit") + 1] == "extract.0")
     assert parts == sorted(["0/3", "1/3", "2/3", f"{flaky}/3"])

@@ -14,7 +14,12 @@ import orjson
 import pytest
 
 from batch_jobs.workflow.config import WorkflowConfig, load_workflow
-from batch_jobs.workflow.stepfunctions import StepFunctionsTarget, render, template_target
+from batch_jobs.workflow.stepfunctions import (
+    StepFunctionsTarget,
+    render,
+    template_target,
+    transitions,
+)
 from batch_jobs.workflow.unit import find_unit, units_of, waves
 from consumer.cli.main import _parser
 from consumer.cli.workflow_render import definition_json
@@ -250,6 +255,11 @@ def test_the_terraform_template_is_the_examples_rendering() -> None:
     }
     filled = re.sub(r"\$\{(\w+)\}", lambda m: values[m[1]], expected)
     assert orjson.loads(filled) == render(load_workflow(EXAMPLE), TARGET)
+
+
+def test_a_run_of_the_example_takes_13_transitions() -> None:
+    """Record, load (the parts' list, the Map, 4 parts; load.1), compact, record, end."""
+    assert transitions(load_workflow(EXAMPLE)) == 13
 
 
 def test_a_unit_is_named_by_its_task_and_part() -> None:
