@@ -49,11 +49,11 @@ def add_workflow_arguments(commands: Any) -> None:
     )
     from consumer.cli.workflow_render import add_render_arguments
 
-    add_render_arguments(
-        sub.add_parser(
-            "render", help="print the workflow as a Step Functions state machine definition"
-        )
+    render = sub.add_parser(
+        "render", help="print the workflow as a Step Functions state machine definition"
     )
+    add_render_arguments(render)
+    add_ecs_options(render)
 
     status = commands.add_parser(
         "status", help="a workflow run's steps, units and outputs, or an AWS Batch job's parts"

@@ -3,13 +3,14 @@ Amazon States Language definition (batch_jobs/workflow/stepfunctions.py), on std
 
 The deployment's values come from the ECS flags or `SLUICE_ECS_*` (as for `--launch ecs`)
 and the workflow file (its runs table and topic, `SLUICE_WORKFLOW__*` overriding them);
-`--terraform-template` leaves them as the placeholders the `step_functions_workflow`
-Terraform module fills in.
+`--terraform-template`, or no ECS settings at all, leaves them as the placeholders the
+`step_functions_workflow` Terraform module fills in.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ import orjson
 from batch_jobs.workflow.config import WorkflowConfig, load_workflow
 from batch_jobs.workflow.stepfunctions import StepFunctionsTarget, render, template_target
 from consumer.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def add_render_arguments(render_parser: argparse.ArgumentParser) -> None:
@@ -47,7 +50,12 @@ def add_render_arguments(render_parser: argparse.ArgumentParser) -> None:
 def cmd_render(args: argparse.Namespace) -> int:
     workflow = load_workflow(args.file)
     in_image = args.file_in_image or f"/app/{Path(args.file).name}"
-    if args.terraform_template:
+    if args.terraform_template or not _ecs_settings(args):
+        if not args.terraform_template:
+            log.warning(
+                "no ECS settings (--ecs-cluster ... or SLUICE_ECS_*): Terraform placeholders "
+                "stand for the deployment's values, as with --terraform-template"
+            )
         if "${" in in_image or "%{" in in_image:
             raise ConfigError(f"--file-in-image {in_image!r}: no ${{ or %{{ in a template")
         target = template_target(in_image)
@@ -55,6 +63,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         target = deployed_target(args, workflow, in_image)
     sys.stdout.write(definition_json(render(workflow, target)))
     return 0
+
+
+def _ecs_settings(args: argparse.Namespace) -> bool:
+    """Whether any ECS setting is given, by a flag or in the environment."""
+    flags = ("ecs_cluster", "ecs_task_definition", "ecs_subnets", "ecs_security_groups")
+    given = any(getattr(args, name, None) for name in flags)
+    return given or any(
+        name.startswith("SLUICE_ECS_") and value for name, value in os.environ.items()
+    )
 
 
 def deployed_target(

@@ -6,7 +6,10 @@ the execution. (tests/integration/test_workflow_stepfunctions.py runs them.)"""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +282,56 @@ def test_parts_run_in_waves_of_the_tasks_concurrency() -> None:
         ["load.0.2", "load.0.3"],
     ]
     assert waves([]) == []
+
+
+def _render_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_ECS_")}
+    command = [sys.executable, "-m", "consumer", "batch", "workflow", "render", str(EXAMPLE)]
+    return subprocess.run(
+        [*command, "--target", "stepfunctions", *args],
+        env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_render_prints_the_definition_with_the_deployments_values() -> None:
+    # GIVEN the ECS settings as flags and one in the environment, as for --launch ecs
+    done = _render_cli(
+        "--ecs-cluster", TARGET.cluster, "--ecs-task-definition", TARGET.task_definition,
+        "--ecs-subnets", "subnet-a,subnet-b",
+        env={"SLUICE_ECS_SECURITY_GROUPS": "sg-1"},
+    )  # fmt: skip
+    # THEN stdout is the definition, on that deployment, of the example's file in the image
+    assert done.returncode == 0, done.stderr
+    definition = orjson.loads(done.stdout)
+    config = load_workflow(EXAMPLE)
+    expected = TARGET.__class__(
+        **{
+            **TARGET.__dict__,
+            "runs_table": config.runs_table,
+            "notify_topic_arn": config.notify_topic_arn,
+        }
+    )
+    assert definition == render(config, expected)
+    fan_out = definition["States"]["load"]["Branches"][0]["States"]["load.0"]
+    assert fan_out["Type"] == "Map"
+
+
+def test_render_without_ecs_settings_prints_the_template_and_says_so() -> None:
+    done = _render_cli()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (TEMPLATE.read_text())
+    assert "Terraform placeholders" in done.stderr
+    quiet = _render_cli("--terraform-template")
+    assert quiet.stdout == done.stdout and "placeholders" not in quiet.stderr
+
+
+def test_render_with_part_of_the_ecs_settings_names_what_is_missing() -> None:
+    done = _render_cli("--ecs-cluster", "c")
+    assert done.returncode != 0
+    assert "--ecs-task-definition" in done.stderr
+    done = _render_cli("--ecs-cluster", "c", "--ecs-task-definition", "td")
+    assert done.returncode != 0 and "--ecs-subnets and --ecs-security-groups" in done.stderr
