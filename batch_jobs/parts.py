@@ -1,22 +1,41 @@
-"""Fan-out: a job's inputs split into N parts by a stable hash, part i taken by task i."""
+"""Fan-out: a job's inputs split into N parts by a stable hash, part i taken by task i.
+
+Without `--part`, the launcher's index names the part: `AWS_BATCH_JOB_ARRAY_INDEX` (an AWS
+Batch array job's child) or `JOB_COMPLETION_INDEX` (a pod of a Kubernetes indexed Job),
+with `SLUICE_PARTS=N`, which neither launcher sets by itself. An index without
+`SLUICE_PARTS` is refused: taking the whole input in every one of N tasks would be
+correct (outputs are idempotent) but N times the work.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+
+INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX")
 
 
-def parse_part(text: str | None) -> tuple[int, int]:
-    """'i/N' -> (i, N); unset: AWS Batch's array index, else the whole input (0/1)."""
+def parse_part(text: str | None, env: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """'i/N' -> (i, N); unset: the launcher's index with SLUICE_PARTS, else the whole input
+    (0/1)."""
     if not text:
-        array_index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX")
-        parts = os.environ.get("SLUICE_PARTS")
-        if array_index is None or not parts:
+        env = os.environ if env is None else env
+        found = [(name, env[name]) for name in INDEX_VARIABLES if env.get(name)]
+        if not found:
             return 0, 1
-        text = f"{array_index}/{parts}"
+        name, index_value = found[0]
+        parts = env.get("SLUICE_PARTS")
+        if not parts:
+            raise ValueError(
+                f"{name} is {index_value} but SLUICE_PARTS is not set: how many parts?"
+            )
+        text = f"{index_value}/{parts}"
     index_text, _, size_text = text.partition("/")
-    index, size = int(index_text), int(size_text)
+    try:
+        index, size = int(index_text), int(size_text)
+    except ValueError:
+        raise ValueError(f"--part {text}: expected i/N, e.g. 0/4") from None
     if not 0 <= index < size:
         raise ValueError(f"--part {text}: need 0 <= i < N")
     return index, size

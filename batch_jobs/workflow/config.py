@@ -20,7 +20,9 @@ env = { SLUICE__SINKS__LAKE__PREFIX = "{run_prefix}/extract" }
 replaced in params and env values. A task's env entries override its pipeline file
 (`SLUICE__...`, as for `sluice run`), which is how a step writes under the run prefix and
 the next step reads from there. A task with `parts = N` fans out into N units
-(`--part i/N`). `SLUICE_WORKFLOW__<FIELD>` variables override the workflow file's
+(`--part i/N`), at most `max_concurrency` of them at once. The same file runs inline, as
+ECS tasks (`runner.py`) or compiled to a Step Functions state machine
+(`stepfunctions.py`). `SLUICE_WORKFLOW__<FIELD>` variables override the workflow file's
 top-level fields (the Terraform sets `SLUICE_WORKFLOW__RUNS_TABLE`,
 `SLUICE_WORKFLOW__NOTIFY_TOPIC_ARN` and `SLUICE_WORKFLOW__BUCKET` for its deployment).
 """
@@ -51,13 +53,16 @@ class TaskSpec(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict, description="SLUICE__ overrides")
     parts: int = Field(1, ge=1, le=1000, description="fan-out: units with --part i/N")
+    max_concurrency: int | None = Field(
+        None, ge=1, le=1000, description="parts running at once (default: all of them)"
+    )
 
 
 class StepSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=NAME)
-    tasks: tuple[TaskSpec, ...] = Field(min_length=1)
+    name: str = Field(pattern=NAME, max_length=64)
+    tasks: tuple[TaskSpec, ...] = Field(min_length=1, max_length=100)
     launch: Launch | None = Field(None, description="overrides the workflow's launch")
     max_attempts: int | None = Field(None, ge=1, le=20)
 
@@ -72,6 +77,9 @@ class WorkflowConfig(BaseModel):
     launch: Launch = "inline"
     max_attempts: int = Field(2, ge=1, le=20, description="per unit, first run included")
     unit_timeout_s: float = Field(3600.0, gt=0, description="longest an ECS unit may run")
+    retry_interval_s: int = Field(
+        30, ge=1, le=3600, description="Step Functions: wait before a unit's first retry (x2 after)"
+    )
     steps: tuple[StepSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

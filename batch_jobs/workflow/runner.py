@@ -19,7 +19,7 @@ import orjson
 
 from batch_jobs.workflow.config import StepSpec, WorkflowConfig
 from batch_jobs.workflow.runrecord import RunRecords
-from batch_jobs.workflow.unit import Unit, execute_unit, units_of
+from batch_jobs.workflow.unit import Unit, execute_unit, units_of, waves
 from consumer.aws.clients import AwsClients
 from consumer.aws.ecs import EcsLauncher
 
@@ -59,16 +59,16 @@ class WorkflowRunner:
         return True
 
     def _step(self, run_id: str, step: StepSpec, units: Sequence[Unit]) -> list[Unit]:
-        """Run the units, again while some fail and attempts remain; returns those that
-        failed every attempt."""
+        """Run the units (in waves of at most `max_concurrency` per task), again while some
+        fail and attempts remain; returns those that failed every attempt."""
         launch = step.launch or self.workflow.launch
         attempts = step.max_attempts or self.workflow.max_attempts
+        run = self._ecs if launch == "ecs" else self._inline
         remaining = list(units)
         for _ in range(attempts):
             if not remaining:
                 break
-            run = self._ecs if launch == "ecs" else self._inline
-            remaining = run(run_id, remaining)
+            remaining = [unit for wave in waves(remaining) for unit in run(run_id, wave)]
         return remaining
 
     def _inline(self, run_id: str, units: Sequence[Unit]) -> list[Unit]:

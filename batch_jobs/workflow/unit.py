@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from batch_jobs.parts import parse_part
 from batch_jobs.registry import run_job
 from batch_jobs.workflow.config import StepSpec, TaskSpec, WorkflowConfig, expand
 from batch_jobs.workflow.runrecord import RunRecords
@@ -40,10 +41,37 @@ def units_of(step: StepSpec) -> list[Unit]:
     ]
 
 
-def find_unit(workflow: WorkflowConfig, unit_id: str) -> Unit:
+def waves(units: Sequence[Unit]) -> list[list[Unit]]:
+    """The units in the order they may run: a wave holds at most `max_concurrency` units
+    of any one task (all of them when the task sets none)."""
+    by_task: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_task.setdefault(unit.id.rsplit(".", 1)[0], []).append(unit)
+    ordered: list[list[Unit]] = []
+    for group in by_task.values():
+        size = group[0].task.max_concurrency or len(group)
+        for wave, start in enumerate(range(0, len(group), size)):
+            if wave == len(ordered):
+                ordered.append([])
+            ordered[wave].extend(group[start : start + size])
+    return ordered
+
+
+def find_unit(workflow: WorkflowConfig, unit_id: str, part: str | None = None) -> Unit:
+    """The unit `<step>.<task>.<part>`, or `<step>.<task>` with `part` as `i/N` (N must be
+    the task's `parts`): how Step Functions names the unit of a Map iteration."""
+    if part is not None:
+        try:
+            index, size = parse_part(part)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        unit_id = f"{unit_id}.{index}"
     for step in workflow.steps:
         for unit in units_of(step):
             if unit.id == unit_id:
+                if part is not None and unit.part[1] != size:
+                    task = unit_id.rsplit(".", 1)[0]
+                    raise ConfigError(f"--part {part}: task {task!r} has {unit.part[1]} parts")
                 return unit
     raise ConfigError(f"no unit {unit_id!r} in workflow {workflow.name!r}")
 

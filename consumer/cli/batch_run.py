@@ -27,7 +27,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "--part",
         default=None,
         metavar="i/N",
-        help="take part i of N (default: AWS_BATCH_JOB_ARRAY_INDEX/SLUICE_PARTS)",
+        help="take part i of N (default: AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX "
+        "with SLUICE_PARTS)",
     )
     run.add_argument(
         "--run-id",

@@ -1,4 +1,4 @@
-"""`sluice batch workflow run|unit`, `sluice batch status` and `sluice batch submit`."""
+"""`sluice batch workflow run|unit|render`, `sluice batch status` and `sluice batch submit`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 
 from batch_jobs.parts import parse_part
+from consumer.cli.batch_launch import add_batch_options
+from consumer.errors import ConfigError
 
 
 def add_ecs_options(parser: argparse.ArgumentParser) -> None:
@@ -36,29 +38,59 @@ def add_workflow_arguments(commands: Any) -> None:
     unit = sub.add_parser("unit", help="run one unit of a run (what each ECS task runs)")
     unit.add_argument("file")
     unit.add_argument("--run-id", required=True)
-    unit.add_argument("--unit", required=True, help="<step>.<task>.<part>")
-    unit.add_argument("--attempt", type=int, required=True)
+    unit.add_argument("--unit", required=True, help="<step>.<task>.<part>, or <step>.<task>")
+    unit.add_argument("--part", default=None, metavar="i/N", help="with --unit <step>.<task>")
+    unit.add_argument(
+        "--attempt",
+        type=int,
+        default=None,
+        help="the attempt the orchestrator began (default: begin the next one here, as a "
+        "Step Functions retry does)",
+    )
+    from consumer.cli.workflow_render import add_render_arguments
 
-    status = commands.add_parser("status", help="a workflow run's steps, units and outputs")
-    status.add_argument("run_id")
+    render = sub.add_parser(
+        "render", help="print the workflow as a Step Functions state machine definition"
+    )
+    add_render_arguments(render)
+    add_ecs_options(render)
+
+    status = commands.add_parser(
+        "status", help="a workflow run's steps, units and outputs, or an AWS Batch job's parts"
+    )
+    status.add_argument("run_id", help="the run id, or with --aws-batch the job id")
     where = status.add_mutually_exclusive_group(required=True)
     where.add_argument("--workflow", default=None, help="workflow file (names the runs table)")
     where.add_argument("--runs-table", default=None)
+    where.add_argument(
+        "--aws-batch", action="store_true", help="RUN_ID is an AWS Batch job id (batch submit)"
+    )
     status.add_argument("--json", action="store_true", help="the run record as JSON")
+    add_batch_options(status)
 
     submit = commands.add_parser(
-        "submit", help="start a job: inline, as an ECS task (RunTask), or as a job message"
+        "submit",
+        help="start a job: inline, as an ECS task (RunTask), as an AWS Batch (array) job, "
+        "or as a job message",
     )
     submit.add_argument("job")
     submit.add_argument("--config", required=True, help="pipeline file (as the task sees it)")
     submit.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     submit.add_argument("--part", default=None, metavar="i/N")
-    submit.add_argument("--launch", choices=["inline", "ecs"], default="ecs")
+    submit.add_argument("--launch", choices=["inline", "ecs", "batch"], default="ecs")
+    submit.add_argument(
+        "--parts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --launch batch: an array job of N children, child i taking part i/N",
+    )
     submit.add_argument(
         "--queue", default=None, help="send a job message there instead (run by `sluice jobs`)"
     )
     submit.add_argument("--idempotency-key", default=None, help="for --queue (default: new)")
     add_ecs_options(submit)
+    add_batch_options(submit)
 
 
 def launcher_from(args: argparse.Namespace, aws: Any) -> Any:
@@ -80,15 +112,24 @@ def launcher_from(args: argparse.Namespace, aws: Any) -> Any:
 def cmd_workflow(args: argparse.Namespace) -> int:
     from batch_jobs.workflow.config import load_workflow
     from batch_jobs.workflow.runner import WorkflowRunner
+    from batch_jobs.workflow.runrecord import RunRecords
     from batch_jobs.workflow.unit import execute_unit, find_unit
     from consumer.aws.clients import AwsClients
 
+    if args.workflow_command == "render":
+        from consumer.cli.workflow_render import cmd_render
+
+        return cmd_render(args)
     workflow = load_workflow(args.file)
     aws = AwsClients()
     if args.workflow_command == "unit":
-        unit = find_unit(workflow, args.unit)
+        unit = find_unit(workflow, args.unit, args.part)
         folder = Path(args.file).parent
-        ok = execute_unit(workflow, folder, args.run_id, unit, args.attempt, aws)
+        attempt = args.attempt
+        if attempt is None:
+            records = RunRecords(aws.client("dynamodb"), workflow.runs_table)
+            attempt = records.begin_attempt(args.run_id, unit.id, unit.step, unit.task.job)
+        ok = execute_unit(workflow, folder, args.run_id, unit, attempt, aws)
         return 0 if ok else 1
     if args.launch:
         workflow = workflow.model_copy(update={"launch": args.launch})
@@ -105,6 +146,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from batch_jobs.workflow.runrecord import RunRecords
     from consumer.aws.clients import AwsClients
 
+    if args.aws_batch:
+        from consumer.cli import batch_launch
+
+        return batch_launch.cmd_status(args, AwsClients())
     table = args.runs_table or load_workflow(args.workflow).runs_table
     items = RunRecords(AwsClients().client("dynamodb"), table).read(args.run_id)
     if not items:
@@ -145,12 +190,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     if args.part:
         parse_part(args.part)  # fail here, not in the task
+    if args.parts is not None and (args.launch != "batch" or args.part or args.queue):
+        raise ConfigError("--parts N is an AWS Batch array job: --launch batch, without --part")
     spec = JobSpec(
         job=args.job,
         params=dict(item.split("=", 1) for item in args.param),
         config=args.config,
         part=args.part,
-        launch=args.launch,
+        launch="inline" if args.launch == "inline" else "ecs",
         idempotency_key=args.idempotency_key or uuid.uuid4().hex,
     )
     aws = AwsClients()
@@ -165,6 +212,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps({"queued": args.queue, **body}).decode() + "\n")
         return 0
     command = run_command(spec, args.config)
+    if args.launch == "batch":
+        from consumer.cli import batch_launch
+
+        return batch_launch.submit(args, aws, command)
     if args.launch == "inline":
         from consumer.cli.batch_run import add_run_arguments, run_job_command
 

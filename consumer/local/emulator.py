@@ -17,7 +17,7 @@ import orjson
 
 from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
-from consumer.local import emulator_reshard
+from consumer.local import emulator_reshard, emulator_sfn
 from consumer.local.emulator_ecs import hold_tasks_running
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sources.kinesis.checkpoints import create_table
@@ -48,6 +48,7 @@ def embedded_emulator() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    emulator_sfn.install(port)  # state machines run (consumer/local/emulator_sfn.py)
     endpoint = f"http://{host}:{port}"
     log.info("emulator started", extra={"endpoint": endpoint})
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from batch_jobs.parts import parse_part, select
 from consumer.cli.main import _parser
 from consumer.config import load_config
 from tests.infra.tf import INFRA, ROOT
@@ -114,6 +115,30 @@ def test_batch_job_and_cronjob() -> None:
     cron = manifests[("CronJob", "sluice-batch-nightly")]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     assert cron["spec"]["schedule"]
+
+
+def test_the_batch_job_is_indexed_one_pod_per_part() -> None:
+    """completions = SLUICE_PARTS: pod i takes part i of N from JOB_COMPLETION_INDEX (the
+    args leave --part unset), and the N pods together take every input exactly once."""
+    job = _all()[("Job", "sluice-batch")]
+    spec = job["spec"]
+    (container,) = _pod(job)["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    parts = int(env["SLUICE_PARTS"])
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == parts > 1
+    assert 1 <= spec["parallelism"] <= parts
+    assert spec["backoffLimitPerIndex"] >= 1 and spec["maxFailedIndexes"] == 0
+    args = _parser().parse_args(container["args"])
+    assert (args.batch_command, args.job, args.part) == ("run", "backfill", None)
+    taken = [
+        parse_part(args.part, {**env, "JOB_COMPLETION_INDEX": str(index)})
+        for index in range(spec["completions"])
+    ]
+    assert taken == [(index, parts) for index in range(parts)]
+    names = [f"exports/web/{n}.jsonl" for n in range(200)]
+    chosen = [name for index, size in taken for name in select(names, index, size)]
+    assert sorted(chosen) == sorted(names)
 
 
 def test_kustomization_lists_existing_files_but_not_the_kcl_scaler() -> None:

@@ -2,7 +2,8 @@
 provider (`terraform test`, infra/terraform/environments/example/tests/): an empty
 account's first plan (IDs unknown until apply), endpoints-only and NAT egress, a VPC of
 your own, a refused combination, and the SQS ledger's table, environment and staging
-expiry. Needs the terraform binary (1.7 or newer) and the AWS
+expiry, and the batch orchestration (the Step Functions state machine by default, the
+orchestrator task instead, AWS Batch). Needs the terraform binary (1.7 or newer) and the AWS
 provider: from SLUICE_TF_PLUGIN_DIR (default /opt/tf-plugins) when that folder exists,
 else downloaded by `terraform init`. The project promises no Terraform binary (infra is
 checked offline by checkov and the HCL tests), so where it is missing this test skips with
@@ -71,4 +72,7 @@ def test_the_example_plans_and_applies_on_every_network_path(tmp_path: Path) -> 
         "sqs_ledger",
         "sqs_ledger_longest_retention",
         "kinesis_has_no_ledger",
+        "step_functions_by_default",
+        "orchestrator_task_engine",
+        "aws_batch",
     }

@@ -113,8 +113,12 @@ def test_workflow_schedule_runs_a_workflow() -> None:
     )
     assert args.file == "/app/workflow.toml"
     # A schedule exists by default, paused until the image's workflow file names this
-    # deployment's runs table and topic.
-    assert workflow["schedule_expression"] == "${var.workflow_schedule_expression}"
+    # deployment's runs table and topic; it starts this task only with workflow_engine =
+    # "ecs-task" (by default the state machine is scheduled: test_terraform_orchestration).
+    assert workflow["schedule_expression"] == (
+        "${local.step_functions ? null : var.workflow_schedule_expression}"
+    )
+    assert example.locals["step_functions"] == '${var.workflow_engine == "stepfunctions"}'
     assert re.fullmatch(r"cron\(.+\)", example.variables["workflow_schedule_expression"]["default"])
     assert workflow["schedule_enabled"] == "${var.workflow_schedule_enabled}"
     assert example.variables["workflow_schedule_enabled"]["default"] is False

@@ -4,10 +4,8 @@ tasks (RunTask over HTTP, commands run by the local ECS agent), retries, failure
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -19,34 +17,19 @@ from consumer.aws.clients import AwsClients
 from consumer.aws.ecs import EcsLauncher
 from consumer.cli.workflow import render_status
 from consumer.local.emulator_ecs import LocalEcsAgent
-from consumer.sinks.s3 import iter_objects
 from tests.integration.ecs_harness import ecs_cluster, topic_with_queue
 from tests.integration.harness import REPO, reading
 from tests.integration.http_api import Api, serve
 from tests.integration.workflow_files import (
     drop_table,
     extract_tasks,
+    final_outputs,
     put_sources,
     source_table,
     workflow,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def final_outputs(
-    aws: AwsClients, unique: str, folder: Path, prefix: str = "lake"
-) -> tuple[list[Any], list[Any]]:
-    """Rows of the final lake prefix and of the SQLite table, sorted by id."""
-    s3 = aws.client("s3")
-    lake = [row for _, rows in iter_objects(s3, f"lake-{unique}", prefix) for row in rows]
-    conn = sqlite3.connect(folder / "wf.db")
-    try:
-        table = conn.execute("SELECT id, key, seq, value, value_x2 FROM readings ORDER BY id")
-        db = [tuple(row) for row in table]
-    finally:
-        conn.close()
-    return sorted(lake, key=lambda row: str(row["id"])), db
 
 
 @pytest.fixture()

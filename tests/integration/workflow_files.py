@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import gzip
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from consumer.aws.clients import AwsClients
+from consumer.sinks.s3 import iter_objects
 from tests.configfile import _inline
 from tests.integration.harness import Reading, reading
 
@@ -101,6 +103,7 @@ def workflow(
             "notify_topic_arn": topic_arn,
             "max_attempts": 2,
             "unit_timeout_s": 300,
+            "retry_interval_s": 1,
             "steps": [
                 {
                     "name": "extract",
@@ -121,6 +124,17 @@ def workflow(
             ],
         },
     )
+
+
+def fan_out_tasks(unique: str) -> list[dict[str, Any]]:
+    """The two backfill extracts, the first fanned out over 3 parts, 2 at a time."""
+    env = {"SLUICE__SINKS__LAKE__PREFIX": "{run_prefix}/extract"}
+
+    def extract(prefix: str) -> dict[str, Any]:
+        params = {"bucket": f"lake-{unique}", "prefix": prefix}
+        return {"job": "backfill", "config": "extract.toml", "params": params, "env": env}
+
+    return [{**extract("src/a/"), "parts": 3, "max_concurrency": 2}, extract("src/b/")]
 
 
 def put_sources(aws: AwsClients, unique: str, per_source: int) -> set[str]:
@@ -192,6 +206,21 @@ def source_table(dsn: str, table: str, first: int, count: int) -> set[str]:
                 ],
             )
     return {f"r{n}" for n in range(first, first + count)}
+
+
+def final_outputs(
+    aws: AwsClients, unique: str, folder: Path, prefix: str = "lake"
+) -> tuple[list[Any], list[Any]]:
+    """Rows of the final lake prefix and of the SQLite table, sorted by id."""
+    s3 = aws.client("s3")
+    lake = [row for _, rows in iter_objects(s3, f"lake-{unique}", prefix) for row in rows]
+    conn = sqlite3.connect(folder / "wf.db")
+    try:
+        table = conn.execute("SELECT id, key, seq, value, value_x2 FROM readings ORDER BY id")
+        db = [tuple(row) for row in table]
+    finally:
+        conn.close()
+    return sorted(lake, key=lambda row: str(row["id"])), db
 
 
 def drop_table(dsn: str, table: str) -> None:

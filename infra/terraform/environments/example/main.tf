@@ -397,12 +397,12 @@ module "batch" {
   schedule_expression = var.batch_schedule_expression
 }
 
-# The workflow orchestrator: `sluice batch workflow run /app/workflow.toml` runs the
+# The workflow orchestrator task: `sluice batch workflow run /app/workflow.toml` runs the
 # workflow file baked into the image, its units inline in this task or, for launch =
 # "ecs", each as a task of the batch task definition. The runs table, topic and bucket
-# come from SLUICE_WORKFLOW__* (local.workflow_environment). Scheduled, paused until
-# workflow_schedule_enabled: the workflow file in the image must first name this
-# deployment's inputs (the example's prefixes are the demo's).
+# come from SLUICE_WORKFLOW__* (local.workflow_environment). It is scheduled only with
+# workflow_engine = "ecs-task"; with "stepfunctions" (the default) the state machine
+# below runs the same file and this task definition stays for a run by hand.
 module "workflow" {
   source = "../../modules/batch_job"
 
@@ -424,8 +424,67 @@ module "workflow" {
   log_group_name      = module.cluster.log_group_name
   subnet_ids          = local.private_subnet_ids
   security_group_ids  = [aws_security_group.tasks.id]
-  schedule_expression = var.workflow_schedule_expression
+  schedule_expression = local.step_functions ? null : var.workflow_schedule_expression
   schedule_enabled    = var.workflow_schedule_enabled
+}
+
+# ------------------------------------------------- batch orchestration (issue 23)
+
+locals {
+  step_functions = var.workflow_engine == "stepfunctions"
+}
+
+# The workflow file as a Step Functions state machine (the production path, docs/
+# workflows.md): workflow.asl.json.tftpl is examples/clickstream/workflow.toml rendered by
+# `sluice batch workflow render ... --target stepfunctions --terraform-template`; each unit
+# is a task of the batch task definition (same image, roles, network). Scheduled, paused
+# until workflow_schedule_enabled, like the orchestrator task it replaces.
+module "workflow_state_machine" {
+  source = "../../modules/step_functions_workflow"
+  count  = local.step_functions ? 1 : 0
+
+  name                       = "${var.name}-workflow"
+  definition_file            = var.workflow_definition_file != null ? var.workflow_definition_file : "${path.module}/workflow.asl.json.tftpl"
+  cluster_arn                = module.cluster.arn
+  task_definition_arn        = module.batch.task_definition_arn
+  task_definition_family_arn = module.batch.task_definition_family_arn
+  container_name             = module.batch.container_name
+  subnet_ids                 = local.private_subnet_ids
+  security_group_ids         = [aws_security_group.tasks.id]
+  task_role_arn              = module.iam.task_role_arn
+  execution_role_arn         = module.iam.execution_role_arn
+  runs_table_name            = module.tables.runs_table_name
+  runs_table_arn             = module.tables.runs_table_arn
+  notify_topic_arn           = module.monitoring.workflow_topic_arn
+  kms_key_arn                = module.kms.key_arn
+  log_retention_days         = var.log_retention_days
+  tracing_enabled            = var.workflow_tracing_enabled
+  schedule_expression        = var.workflow_schedule_expression
+  schedule_enabled           = var.workflow_schedule_enabled
+}
+
+# AWS Batch for large fan-outs (`sluice batch submit JOB --launch batch --parts N`): the
+# same image and roles as the ECS tasks, in the same subnets and security group.
+module "aws_batch" {
+  source = "../../modules/aws_batch"
+  count  = var.enable_aws_batch ? 1 : 0
+
+  name               = "${var.name}-batch"
+  image              = module.ecr.repository_url
+  image_digest       = var.image_digest
+  vcpu               = var.batch_cpu / 1024
+  memory_mib         = var.batch_memory
+  cpu_architecture   = var.cpu_architecture
+  environment        = local.batch_environment
+  secrets            = var.secrets
+  task_role_arn      = module.iam.task_role_arn
+  execution_role_arn = module.iam.execution_role_arn
+  region             = data.aws_region.current.name
+  log_group_name     = module.cluster.log_group_name
+  subnet_ids         = local.private_subnet_ids
+  security_group_ids = [aws_security_group.tasks.id]
+  max_vcpus          = var.aws_batch_max_vcpus
+  fargate_spot       = var.aws_batch_fargate_spot
 }
 
 module "monitoring" {

@@ -34,8 +34,27 @@ output "workflow_task_definition_arn" {
 }
 
 output "workflow_schedule_arn" {
-  description = "Schedule of the workflow task, or null when none."
+  description = "Schedule of the workflow task, or null when none (workflow_engine = \"stepfunctions\": see workflow_state_machine)."
   value       = module.workflow.schedule_arn
+}
+
+output "workflow_state_machine" {
+  description = "The workflow's state machine (workflow_engine = \"stepfunctions\"): its ARN (aws stepfunctions start-execution --name RUN_ID), schedule and log group; null otherwise."
+  value = local.step_functions ? {
+    arn           = module.workflow_state_machine[0].state_machine_arn
+    schedule_arn  = module.workflow_state_machine[0].schedule_arn
+    log_group     = module.workflow_state_machine[0].log_group_name
+    execution_url = "https://console.aws.amazon.com/states/home?region=${data.aws_region.current.name}#/statemachines/view/${module.workflow_state_machine[0].state_machine_arn}"
+  } : null
+}
+
+output "aws_batch" {
+  description = "AWS Batch (enable_aws_batch): SLUICE_BATCH_JOB_QUEUE and SLUICE_BATCH_JOB_DEFINITION for `sluice batch submit --launch batch`, and the policy a submitter needs; null otherwise."
+  value = var.enable_aws_batch ? {
+    job_queue         = module.aws_batch[0].job_queue_name
+    job_definition    = module.aws_batch[0].job_definition_arn
+    submit_policy_arn = module.aws_batch[0].submit_policy_arn
+  } : null
 }
 
 output "stream_name" {

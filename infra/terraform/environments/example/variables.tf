@@ -378,7 +378,7 @@ variable "workflow_command" {
 }
 
 variable "workflow_schedule_expression" {
-  description = "EventBridge Scheduler expression starting the workflow task; null: no schedule (start it with aws ecs run-task)."
+  description = "EventBridge Scheduler expression starting the workflow (the state machine, or the orchestrator task with workflow_engine = \"ecs-task\"); null: no schedule."
   type        = string
   default     = "cron(30 3 * * ? *)"
 }
@@ -387,6 +387,49 @@ variable "workflow_schedule_enabled" {
   description = "Whether the workflow schedule fires. Off by default: turn it on once the image's workflow file names this deployment's runs table, bucket and topic."
   type        = bool
   default     = false
+}
+
+# ------------------------------------------------- batch orchestration (issue 23)
+
+variable "workflow_engine" {
+  description = "What runs the scheduled workflow: \"stepfunctions\" (a state machine rendered from the workflow file, the production path) or \"ecs-task\" (the sluice orchestrator task, `sluice batch workflow run`)."
+  type        = string
+  default     = "stepfunctions"
+
+  validation {
+    condition     = contains(["stepfunctions", "ecs-task"], var.workflow_engine)
+    error_message = "workflow_engine must be \"stepfunctions\" or \"ecs-task\"."
+  }
+}
+
+variable "workflow_definition_file" {
+  description = "The workflow's state machine template (`sluice batch workflow render FILE --target stepfunctions --terraform-template > FILE.tftpl`); null: the example's workflow.asl.json.tftpl."
+  type        = string
+  default     = null
+}
+
+variable "workflow_tracing_enabled" {
+  description = "X-Ray tracing of the workflow's executions."
+  type        = bool
+  default     = true
+}
+
+variable "enable_aws_batch" {
+  description = "Create an AWS Batch queue and job definition for `sluice batch submit --launch batch` (Fargate and Fargate Spot compute environments; AWS Batch's service-linked role is created on first use)."
+  type        = bool
+  default     = false
+}
+
+variable "aws_batch_max_vcpus" {
+  description = "Most vCPUs AWS Batch runs at once per compute environment."
+  type        = number
+  default     = 16
+}
+
+variable "aws_batch_fargate_spot" {
+  description = "AWS Batch tries Fargate Spot first, on-demand Fargate when Spot has no capacity."
+  type        = bool
+  default     = true
 }
 
 # --------------------------------------------------------------------------- monitoring

@@ -98,6 +98,18 @@ mock_resource "aws_efs_file_system" {
   }
 }
 
+mock_resource "aws_batch_compute_environment" {
+  defaults = {
+    arn = "arn:aws:batch:us-east-1:123456789012:compute-environment/mock"
+  }
+}
+
+mock_resource "aws_sfn_state_machine" {
+  defaults = {
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:mock"
+  }
+}
+
 mock_data "aws_iam_policy_document" {
   defaults = {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
