@@ -66,6 +66,8 @@ def test_the_promised_alarms_exist_and_are_well_formed() -> None:
         "no-successful-flush-kinesis",
         "no-successful-flush-sqs",
         "quality-alerts",
+        "cpu-high",
+        "memory-high",
     } <= set(alarms)
     for alarm in alarms.values():
         assert alarm["description"]

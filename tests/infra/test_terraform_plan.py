@@ -71,4 +71,7 @@ def test_the_example_plans_and_applies_on_every_network_path(tmp_path: Path) -> 
         "sqs_ledger",
         "sqs_ledger_longest_retention",
         "kinesis_has_no_ledger",
+        "kcl_scales_on_records_behind_up_to_the_shards",
+        "sqs_surge_on_one_minute_of_queue_depth",
+        "a_surge_below_twice_the_target_is_refused",
     }
