@@ -45,6 +45,7 @@ CONTRACT: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     "RowsWritten": (COUNT, (ROUTE,)),
     "FlushFailures": (COUNT, (SOURCE,)),
     "BacklogPerTask": (COUNT, (("service",),)),
+    "KinesisRecordsBehind": (COUNT, (("service",),)),
     "QualityScore": (NONE, (ROUTE,)),
     "QualityBatchesFailed": (COUNT, (ROUTE,)),
     "QualityAlerts": (COUNT, (SOURCE, ROUTE)),
@@ -63,6 +64,11 @@ class MetricsConfig(BaseModel):
     log_group: str = Field("sluice", description="log group named to the agent")
     namespace: str = "sluice"
     service: str | None = Field(None, description="the `service` dimension; the app name")
+    records_behind_interval_s: float = Field(
+        10.0,
+        ge=0,
+        description="how often a Kinesis consumer emits KinesisRecordsBehind (0: never)",
+    )
 
 
 class EmfWriter:
