@@ -4,8 +4,9 @@ out and in.
 
 The leases settle two and two; a SIGTERMed worker's shards go to the other; a third
 worker takes its share; records flow all along, and every one of them is in the lake
-exactly once and in order per key. The hand-over times are printed (they depend on the
-machine and on `failoverTimeMillis`, 3 s here), never asserted.
+exactly once and in order per key. Each worker emits its KinesisRecordsBehind (every
+second here), 0 once the stream is read. The hand-over times are printed (they depend on
+the machine and on `failoverTimeMillis`, 3 s here), never asserted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from consumer.aws.clients import AwsClients
@@ -29,9 +32,11 @@ SHARDS = 4
 
 
 def four_shard_harness(aws: AwsClients, unique: str, tmp_path: Path) -> Harness:
+    """Four shards, read 50 records a call (5 calls a second): a backlog takes a while."""
     config = make_config(unique, tmp_path / "it.db")
     emulator = config.emulator.model_copy(update={"shard_count": SHARDS})
-    config = config.model_copy(update={"emulator": emulator})
+    source = config.source.model_copy(update={"max_records_per_call": 50})
+    config = config.model_copy(update={"emulator": emulator, "source": source})
     provision(config, aws)
     return Harness(config, aws, tmp_path)
 
@@ -97,18 +102,21 @@ def assert_in_order_per_key(harness: Harness) -> None:
 def test_two_workers_share_four_shards_hand_over_on_sigterm_and_rebalance_with_a_third(
     h2_endpoint: str, unique: str, tmp_path: Path
 ) -> None:
-    # GIVEN a four-shard stream with 400 readings and two workers, A and B
+    # GIVEN a four-shard stream with 2,000 readings and two workers, A and B
     aws = AwsClients(region="us-east-1", endpoint_url=h2_endpoint)
     harness = four_shard_harness(aws, unique, tmp_path)
     table = harness.config.name
-    ids, _ = produce(harness, 400, with_bad=False)
+    ids, _ = produce(harness, 2000, with_bad=False)
 
     def worker(name: str) -> Kcl:
-        env = {"SLUICE_KCL_WORKER_ID": f"worker-{name}"}
+        env = {
+            "SLUICE_KCL_WORKER_ID": f"worker-{name}",
+            "SLUICE__METRICS__RECORDS_BEHIND_INTERVAL_S": "1",
+        }
         return Kcl(harness, h2_endpoint, tmp_path / name, env=env)
 
     a, b, c = worker("a"), worker("b"), worker("c")
-    feeder = Feeder(harness, first=400)
+    feeder = Feeder(harness, first=2000)
     try:
         a.start()
         b.start()
@@ -119,7 +127,7 @@ def test_two_workers_share_four_shards_hand_over_on_sigterm_and_rebalance_with_a
             [a, b],
         )
         feeder.start()  # records keep arriving from here on
-        wait_until("records from the feeder", lambda: len(harness.lake_ids()) > 450, [a, b])
+        wait_until("records from the feeder", lambda: len(harness.lake_ids()) > 2050, [a, b])
         # AND A gets SIGTERM (an ECS scale-in): B holds all four
         stopped_at = time.monotonic()
         code_a = a.stop()
@@ -144,6 +152,7 @@ def test_two_workers_share_four_shards_hand_over_on_sigterm_and_rebalance_with_a
             [b, c],
             timeout_s=240,
         )
+        time.sleep(3)  # B and C emit their KinesisRecordsBehind once caught up
     finally:
         feeder.stop()
         codes = [kcl.stop() for kcl in (a, b, c) if kcl.proc is not None]
@@ -159,3 +168,15 @@ def test_two_workers_share_four_shards_hand_over_on_sigterm_and_rebalance_with_a
     assert_exactly_once(harness, ids, set())
     assert_in_order_per_key(harness)
     assert a.strays() == [] and b.strays() == [] and c.strays() == []
+    # AND the workers emitted their records behind: above 0 while the 2,000 readings were
+    # read 50 at a time (seconds of work a shard), 0 once everything is read
+    behind = records_behind(tmp_path / "metrics.jsonl")
+    print(f"KinesisRecordsBehind: {len(behind)} records, at most {max(behind):.0f}")
+    assert len(behind) >= 10 and min(behind) >= 0 and max(behind) > 0
+    assert behind[-2:] == [0, 0]
+
+
+def records_behind(path: Path) -> list[float]:
+    """The KinesisRecordsBehind values the workers wrote to the metrics file, in order."""
+    lines: list[dict[str, Any]] = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    return [float(line["KinesisRecordsBehind"]) for line in lines if "KinesisRecordsBehind" in line]
