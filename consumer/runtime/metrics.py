@@ -96,8 +96,10 @@ class EmfWriter:
             self._agent = AgentSink(config.log_group)
 
     def write(self, context: MetricsContext) -> None:
+        """Thread-safe: the flush hooks and the KinesisRecordsBehind emitter share it."""
         if self._agent is not None:
-            self._agent.accept(context)
+            with self._lock:
+                self._agent.accept(context)
             return
         if self._stream is None:
             return
