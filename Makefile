@@ -26,9 +26,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## test-kcl: only the real KCL MultiLangDaemon tests (Java 17, about 5 minutes; make test runs them too)
+## test-kcl: only the real KCL MultiLangDaemon tests (Java 17, about 7 minutes; make test runs them too)
 test-kcl: $(STAMP)
-	$(BIN)/python -m pytest -q -m kcl_daemon tests/integration/test_kcl_daemon.py
+	$(BIN)/python -m pytest -q -m kcl_daemon tests/integration/test_kcl_daemon.py tests/integration/test_kcl_workers.py
 
 ## check: everything CI checks: lint, format, types, infrastructure, tests
 check: lint typecheck infra-check test

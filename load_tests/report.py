@@ -124,6 +124,7 @@ def sim_summary(result: SimResult) -> dict[str, Any]:
         drained = "no backlog"
     asked = result.scale_events("in")
     scaled_in = result.scaled_in_at()
+    outs = result.scale_events("out")
     unit = config.workload
     summary: dict[str, Any] = {
         "source": config.source,
@@ -136,7 +137,8 @@ def sim_summary(result: SimResult) -> dict[str, Any]:
         "peak_backlog_at_s": peak.t,
         "backlog_drained_at_s": drained,
         "max_latency_s": max(s.latency_s for s in samples),
-        "scale_outs": len(result.scale_events("out")),
+        "first_scale_out_at_s": outs[0] if outs else "never",
+        "scale_outs": len(outs),
         "scale_ins": len(asked),
         "first_scale_in_asked_at_s": asked[0] if asked else "never",
         "running_down_to_desired_at_s": scaled_in if scaled_in is not None else "never",
@@ -152,7 +154,10 @@ def sim_summary(result: SimResult) -> dict[str, Any]:
         ),
         f"lost_{unit}": round(ledger.lost),
         "cost_usd (tasks and shards, this run)": samples[-1].cost_usd,
-        "events": "; ".join(f"{t:g}s {d} {a}->{b}" for t, d, a, b in result.events),
+        "events": "; ".join(
+            f"{t:g}s {d} {a}->{b} ({cause})"
+            for (t, d, a, b), cause in zip(result.events, result.causes, strict=True)
+        ),
     }
     if config.workload == "jobs":
         summary["jobs_interrupted"] = ledger.jobs_interrupted

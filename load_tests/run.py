@@ -55,6 +55,8 @@ def cmd_simulate(args: argparse.Namespace) -> Written:
     overrides = {
         "max_tasks": args.max_tasks,
         "backlog_per_task_target": args.backlog_per_task_target,
+        "backlog_surge_per_task": args.backlog_surge_per_task,
+        "utilization_resolution_s": args.utilization_resolution_s,
         "stop_timeout_s": args.stop_timeout_s,
     }
     rules = replace(rules, **{k: v for k, v in overrides.items() if v is not None})
@@ -71,6 +73,10 @@ def cmd_simulate(args: argparse.Namespace) -> Written:
         job_duration_s=args.job_duration_s,
         drain_flush_s=args.drain_flush_s,
         shutdown_timeout_s=args.shutdown_timeout_s,
+        lease_takeover_s=args.lease_takeover_s,
+        memory_percent=args.memory_percent,
+        metric_delay_s=args.metric_delay_s,
+        legacy_scaling=args.legacy_scaling,
     )
     return sim_report(simulate(_profile(args), config, rules, tail_s=args.tail_s), args.out)
 
@@ -131,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--out", type=Path, default=Path("load-output"))
     simulate_args = commands.choices["simulate"]
     simulate_args.add_argument("--kinesis-driver", choices=["polling", "kcl"], default="kcl")
-    simulate_args.add_argument("--shards", type=int, default=8)
+    simulate_args.add_argument("--shards", type=int, default=10)
     simulate_args.add_argument("--per-task-records-per-s", type=float, default=2000.0)
     simulate_args.add_argument("--per-task-from-bench", action="store_true")
     simulate_args.add_argument("--startup-s", type=float, default=60.0)
@@ -140,7 +146,36 @@ def _parser() -> argparse.ArgumentParser:
         "--backlog-per-task-target", type=float, help="override the Terraform default"
     )
     simulate_args.add_argument(
+        "--backlog-surge-per-task", type=float, help="override the Terraform default"
+    )
+    simulate_args.add_argument(
+        "--utilization-resolution-s",
+        type=int,
+        choices=[20, 60],
+        help="CPU and memory datapoints (override the Terraform default, 60)",
+    )
+    simulate_args.add_argument(
         "--stop-timeout-s", type=float, help="ECS stopTimeout; overrides the Terraform default"
+    )
+    simulate_args.add_argument(
+        "--metric-delay-s",
+        type=float,
+        default=0.0,
+        help="from a datapoint's period end to its alarm's evaluation (default 0)",
+    )
+    simulate_args.add_argument(
+        "--lease-takeover-s",
+        type=float,
+        default=20.0,
+        help="KCL: a stopped worker's SIGTERM to its shards read again (default 20)",
+    )
+    simulate_args.add_argument(
+        "--memory-percent", type=float, default=30.0, help="a task's memory utilization"
+    )
+    simulate_args.add_argument(
+        "--legacy-scaling",
+        action="store_true",
+        help="the policies before issue 21: Kinesis on CPU alone, no memory, no surge",
     )
     simulate_args.add_argument("--tail-s", type=float, default=0.0, help="run on with no load")
     simulate_args.add_argument("--initial-tasks", type=int, help="tasks at 0 s (default: min)")

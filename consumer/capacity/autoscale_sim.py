@@ -1,14 +1,19 @@
 """Replay a load profile against the ECS target-tracking rules sluice deploys.
 
-The rules (targets, cooldowns, min/max tasks, the container's stop timeout) come from
-consumer/capacity/scaling_rules.json, which tests/infra/test_scaling_rules.py proves equal to the
-defaults of infra/terraform/modules/consumer_service. The model, one tick a second:
+The rules (targets, cooldowns, min/max tasks, the surge threshold, the container's stop
+timeout) come from consumer/capacity/scaling_rules.json, which
+tests/infra/test_scaling_rules.py proves equal to the defaults of
+infra/terraform/modules/consumer_service. The model, one tick a second:
 
 - a ready task processes up to `per_task_records_per_s` (the figure `make bench` measures,
   or one measured under load); a new task becomes ready `startup_s` after the scale-out;
-- CloudWatch sees one datapoint a minute: average CPU (busy share of the ready tasks) and,
-  for SQS, BacklogPerTask (visible messages / ready tasks); target tracking as AWS runs it
-  (consumer/capacity/autoscale_sim_policy.py) sets the service's desired count;
+- the policies Terraform creates (consumer/capacity/autoscale_sim_policy.py, one policy:
+  autoscale_sim_alarms.py) see their metrics' datapoints, each at its own period, and set
+  the service's desired count: target tracking on the backlog per task (SQS: visible
+  messages / ready tasks; KCL: KinesisRecordsBehind of the ready tasks) every minute, on
+  CPU (busy share of the ready tasks) and memory (scale-out only) every
+  `utilization_resolution_s`, and the surge step policy on the backlog per task (10 s for
+  Kinesis, 60 s for SQS); `legacy_scaling` runs the policies before issue 21;
 - ECS starts and stops tasks towards the desired count, never stopping a protected task
   (consumer/capacity/autoscale_sim_tasks.py); `protection` says who holds it: none (a stream
   consumer, the default), stream (the legacy `[protection] stream = true`) or jobs (a
@@ -16,8 +21,9 @@ defaults of infra/terraform/modules/consumer_service. The model, one tick a seco
   then jobs per second, each job `job_duration_s` of one task);
 - a stopped task drains: it flushes its cut within the shutdown and stop timeouts, or its
   records are delivered again later (consumer/capacity/autoscale_sim_work.py);
-- SQS has both policies; Kinesis on the KCL path has CPU only and at most one task per
-  shard; the Kinesis polling reader is exactly one task;
+- Kinesis on the KCL path has at most one task per shard, and a stopped task's shards are
+  read again only after their leases are taken over; the Kinesis polling reader is
+  exactly one task;
 - latency is the queueing estimate backlog / service rate plus the batch max age.
 """
 
@@ -27,8 +33,9 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 
+from consumer.capacity.autoscale_sim_alarms import SURGE_PERIOD_S, StepScaling, TargetTracking
 from consumer.capacity.autoscale_sim_config import SimConfig
-from consumer.capacity.autoscale_sim_policy import TargetTracking
+from consumer.capacity.autoscale_sim_policy import Policies
 from consumer.capacity.autoscale_sim_tasks import Fleet, apply_protection
 from consumer.capacity.autoscale_sim_work import JobWork, Ledger, StreamWork, Work
 from consumer.capacity.cost import PRICES, Prices
@@ -44,6 +51,9 @@ class ScalingRules:
     scale_in_cooldown_s: float
     scale_out_cooldown_s: float
     stop_timeout_s: float  # ECS stopTimeout: SIGTERM to SIGKILL
+    memory_target_percent: float = 80.0
+    backlog_surge_per_task: float = 60_000.0  # the surge step policy's alarm threshold
+    utilization_resolution_s: int = 60  # CPU and memory datapoints: 60 s, or ECS's 20 s
 
 
 def load_rules() -> ScalingRules:
@@ -76,6 +86,7 @@ class SimResult:
     max_tasks: int
     samples: list[Sample] = field(default_factory=list)
     events: list[tuple[float, str, int, int]] = field(default_factory=list)  # t, dir, from, to
+    causes: list[str] = field(default_factory=list)  # the policy behind each event
     ledger: Ledger = field(default_factory=Ledger)
 
     def scale_events(self, direction: str, after_s: float = 0.0) -> list[float]:
@@ -111,6 +122,35 @@ def cap(rules: ScalingRules, config: SimConfig) -> tuple[int, int]:
     return rules.min_tasks, high
 
 
+def policies(
+    rules: ScalingRules, config: SimConfig, bounds: tuple[int, int], result: SimResult
+) -> Policies:
+    """The policies Terraform creates for this service (or those before issue 21)."""
+    period = rules.utilization_resolution_s
+    targets = [("cpu", TargetTracking("cpu", rules.cpu_target_percent, period))]
+    backlog = config.source == "sqs" or not config.legacy_scaling
+    if backlog:
+        targets.insert(0, ("backlog", TargetTracking("backlog", rules.backlog_per_task_target)))
+    surge = None
+    if not config.legacy_scaling:
+        memory = TargetTracking("memory", rules.memory_target_percent, period, scale_in=False)
+        targets.append(("memory", memory))
+        surge = StepScaling(
+            rules.backlog_surge_per_task,
+            SURGE_PERIOD_S[config.source],
+            rules.scale_out_cooldown_s,
+        )
+    return Policies(
+        targets,
+        surge,
+        (rules.scale_out_cooldown_s, rules.scale_in_cooldown_s),
+        bounds,
+        config.metric_delay_s,
+        result.events,
+        result.causes,
+    )
+
+
 def simulate(
     profile: LoadProfile,
     config: SimConfig | None = None,
@@ -129,13 +169,7 @@ def simulate(
     task_hour = config.task_vcpu * prices.fargate_vcpu_hour
     task_hour += config.task_memory_gb * prices.fargate_gb_hour
     shard_hour = prices.kinesis_shard_hour if config.source == "kinesis" else 0.0
-    scaling = TargetTracking(
-        rules.cpu_target_percent,
-        rules.backlog_per_task_target if config.source == "sqs" else None,
-        (rules.scale_out_cooldown_s, rules.scale_in_cooldown_s),
-        (low, high),
-        result.events,
-    )
+    scaling = policies(rules, config, (low, high), result)
     desired = max(low, min(high, config.initial_tasks or low))
     fleet = Fleet(config.startup_s, max(int(config.buffer_max_age_s), 1))
     fleet.start(desired, 0.0)
@@ -154,8 +188,12 @@ def simulate(
                 task, t, config.protection, config.idle_release_s, config.expires_in_minutes * 60
             )
         cost += len(fleet.tasks) * task_hour / 3600 + config.shards * shard_hour / 3600
-        backlog_per_task = work.backlog() / max(len(workers), 1)
-        desired, cpu_value = scaling.second(t, busy_share, backlog_per_task, desired)
+        metrics = {
+            "cpu": 100.0 * busy_share,
+            "memory": config.memory_percent,
+            "backlog": work.visible_backlog() / max(len(workers), 1),
+        }
+        desired, cpu_value = scaling.second(t, metrics, desired)
         result.samples.append(
             Sample(
                 t,
@@ -172,7 +210,9 @@ def simulate(
                 len(fleet.draining()),
             )
         )
+        active = len(fleet.active())
         for task in fleet.reconcile(desired, t):
             work.stop(task, t + 1)  # SIGTERM lands at the end of this second
+            work.release(1 / active, t + 1)  # its share of the leases
     work.ledger.lost = work.ledger.offered - work.ledger.done - work.held(fleet.tasks)
     return result

@@ -31,3 +31,8 @@ class SimConfig:
     shutdown_timeout_s: float = 25.0  # sluice's shutdown.timeout_s
     visibility_timeout_s: float = 60.0  # SQS: an unacked message is visible again after it
     lease_failover_s: float = 10.0  # KCL failoverTimeMillis: a shard's next owner reads again
+    lease_takeover_s: float = 20.0  # KCL: SIGTERM to a stopped worker's shards read again
+    memory_percent: float = 30.0  # a task's memory utilization (flat: buffers are small)
+    metric_delay_s: float = 0.0  # from a datapoint's period end to its alarm's evaluation
+    legacy_scaling: bool = False  # the policies before issue 21: Kinesis on CPU alone,
+    # no memory policy, no surge step policy

@@ -1,108 +1,106 @@
-"""Target tracking as Application Auto Scaling runs it, for the autoscaling simulator.
+"""The consumer service's scaling policies together, as Application Auto Scaling combines
+them, for the autoscaling simulator (each policy: consumer/capacity/autoscale_sim_alarms.py).
 
-Each policy is the pair of CloudWatch alarms AWS creates for a target: scale out after
-`OUT_DATAPOINTS` one-minute datapoints above the target, scale in after `IN_DATAPOINTS`
-below `IN_THRESHOLD` of it; the capacity asked for is ceil(current x metric / target),
-where current is the service's desired count (what Application Auto Scaling reads back,
-whatever ECS could actually stop). Scale-out waits its cooldown after a scale-out,
-scale-in its cooldown after any scaling, and scale-in happens only when every policy
-agrees (the largest of their wishes wins).
+Fed one sample a second per metric (`cpu`, `memory` in percent; `backlog` per task), each
+policy sees its metric's period average when the period closes, `delay_s` later (the time
+CloudWatch takes to have the datapoint and evaluate the alarm). Then:
+
+- scale out to the largest capacity any policy asks for: a target-tracking policy whose
+  scale-out alarm is in ALARM (waiting the scale-out cooldown after a target-tracking
+  scale-out), or the surge step policy (its own cooldown, see `StepScaling`);
+- scale in only when every target-tracking policy that scales in is in its scale-in alarm,
+  to the largest of their wishes, and only the scale-in cooldown after any scaling;
+- always within `bounds`. Current capacity is the desired count (what Application Auto
+  Scaling reads back, whatever ECS could actually stop).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-PERIOD_S = 60  # one CloudWatch datapoint a minute
-OUT_DATAPOINTS = 3  # AWS target tracking: scale-out alarm, 3 of 3 minutes
-IN_DATAPOINTS = 15  # AWS target tracking: scale-in alarm, 15 of 15 minutes
-IN_THRESHOLD = 0.9  # the scale-in alarm fires below 90 % of the target
-
-
-class Policy:
-    """One target-tracking policy: its two alarms' counts of breaching datapoints."""
-
-    def __init__(self, target: float) -> None:
-        self.target, self.high, self.low = target, 0, 0
-
-    def observe(self, value: float) -> None:
-        self.high = self.high + 1 if value > self.target else 0
-        self.low = self.low + 1 if value < IN_THRESHOLD * self.target else 0
-
-    def wish(self, current: int, value: float) -> int | None:
-        """The capacity this policy asks for now, or None when its alarms are quiet."""
-        if self.high >= OUT_DATAPOINTS or self.low >= IN_DATAPOINTS:
-            return math.ceil(current * value / self.target)
-        return None
-
-
-def decide(
-    wishes: list[int | None],
-    current: int,
-    t: float,
-    last_out: float,
-    last_any: float,
-    cooldowns: tuple[float, float],
-) -> int | None:
-    """The new desired count, or None to keep it; `cooldowns` is (scale-out, scale-in)."""
-    out_cooldown, in_cooldown = cooldowns
-    outs = [w for w in wishes if w is not None and w > current]
-    if outs:
-        return max(outs) if t - last_out >= out_cooldown else None
-    ins = [w for w in wishes if w is not None and w < current]
-    if len(ins) == len(wishes) and t - last_any >= in_cooldown:
-        return max(ins)
-    return None
+from consumer.capacity.autoscale_sim_alarms import Average, StepScaling, TargetTracking
 
 
 @dataclass
-class TargetTracking:
-    """A service's policies (CPU, plus BacklogPerTask when `backlog_target` is set), fed a
-    sample a second; every PERIOD_S they see a datapoint and may move the desired count
-    within `bounds`. `events` records each move as (t, "out" or "in", from, to)."""
+class Policies:
+    """A service's target-tracking policies, each on a metric (`metric -> policy`), and an
+    optional surge step policy on `backlog`. `events` records each move as
+    (t, "out" or "in", from, to) and `causes` the policy behind it."""
 
-    cpu_target: float
-    backlog_target: float | None
+    targets: Sequence[tuple[str, TargetTracking]]
+    surge: StepScaling | None
     cooldowns: tuple[float, float]  # (scale-out, scale-in)
     bounds: tuple[int, int]  # (min, max) tasks
+    delay_s: float = 0.0
     events: list[tuple[float, str, int, int]] = field(default_factory=list)
-    _busy: float = 0.0
-    _backlog: float = 0.0
-    _seconds: int = 0
+    causes: list[str] = field(default_factory=list)
+    _averages: list[Average] = field(default_factory=list)
+    _surge_average: Average | None = None
+    _pending: list[tuple[float, int, float]] = field(default_factory=list)  # (due, which, value)
     _last_out: float = -math.inf
     _last_any: float = -math.inf
 
     def __post_init__(self) -> None:
-        self._cpu = Policy(self.cpu_target)
-        self._backlog_policy = None if self.backlog_target is None else Policy(self.backlog_target)
+        self._averages = [Average(policy.period_s) for _, policy in self.targets]
+        if self.surge is not None:
+            self._surge_average = Average(self.surge.period_s)
 
-    def second(
-        self, t: float, busy_share: float, backlog_per_task: float, desired: int
-    ) -> tuple[int, float]:
-        """Add second `t`'s sample: the desired count after it, and the CPU datapoint
-        (percent; 0.0 in the seconds between datapoints)."""
-        self._busy += busy_share
-        self._backlog += backlog_per_task
-        self._seconds += 1
-        if self._seconds < PERIOD_S:
-            return desired, 0.0
-        cpu, backlog = 100.0 * self._busy / PERIOD_S, self._backlog / PERIOD_S
-        self._busy = self._backlog = 0.0
-        self._seconds = 0
-        wishes = [_observe(self._cpu, cpu, desired)]
-        if self._backlog_policy is not None:
-            wishes.append(_observe(self._backlog_policy, backlog, desired))
-        new = decide(wishes, desired, t, self._last_out, self._last_any, self.cooldowns)
+    def second(self, t: float, values: Mapping[str, float], desired: int) -> tuple[int, float]:
+        """Add second `t`'s samples: the desired count after it, and the CPU datapoint
+        (percent) when one closed this second (else 0.0)."""
+        cpu = 0.0
+        pairs = zip(self.targets, self._averages, strict=True)
+        for index, ((metric, _), average) in enumerate(pairs):
+            value = average.add(values[metric])
+            if value is not None:
+                self._pending.append((t + self.delay_s, index, value))
+                cpu = value if metric == "cpu" else cpu
+        if self._surge_average is not None:
+            value = self._surge_average.add(values["backlog"])
+            if value is not None:
+                self._pending.append((t + self.delay_s, -1, value))
+        due = [item for item in self._pending if item[0] <= t]
+        if not due:
+            return desired, cpu
+        self._pending = [item for item in self._pending if item[0] > t]
+        return self._decide(t, due, desired), cpu
+
+    def _decide(self, t: float, due: list[tuple[float, int, float]], desired: int) -> int:
+        outs: list[tuple[int, str]] = []
+        surge_value: float | None = None
+        for _, index, value in due:
+            if index < 0:
+                surge_value = value
+                continue
+            policy = self.targets[index][1]
+            policy.observe(value)
+            if policy.wants_out() and t - self._last_out >= self.cooldowns[0]:
+                outs.append((policy.wish(desired), policy.name))
+        if surge_value is not None and self.surge is not None:
+            wish = self.surge.wish(t, surge_value, desired)
+            if wish is not None:
+                outs.append((wish, "surge"))
         low, high = self.bounds
-        new = max(low, min(high, new)) if new is not None else desired
-        if new != desired:
-            self.events.append((t, "out" if new > desired else "in", desired, new))
-            self._last_any = t
-            self._last_out = t if new > desired else self._last_out
-        return new, cpu
+        wanted, cause = max(outs, default=(desired, ""))
+        new = max(low, min(high, wanted))
+        if new > desired:
+            self._last_out = t if cause != "surge" else self._last_out
+            return self._move(t, desired, new, cause)
+        return self._scale_in(t, desired)
 
+    def _scale_in(self, t: float, desired: int) -> int:
+        voters = [policy for _, policy in self.targets if policy.scale_in]
+        if not voters or not all(policy.wants_in() for policy in voters):
+            return desired
+        if t - self._last_any < self.cooldowns[1]:
+            return desired
+        new = max(self.bounds[0], *(policy.wish(desired) for policy in voters))
+        return self._move(t, desired, new, "all") if new < desired else desired
 
-def _observe(policy: Policy, value: float, current: int) -> int | None:
-    policy.observe(value)
-    return policy.wish(current, value)
+    def _move(self, t: float, old: int, new: int, cause: str) -> int:
+        self.events.append((t, "out" if new > old else "in", old, new))
+        self.causes.append(cause)
+        self._last_any = t
+        return new

@@ -16,6 +16,13 @@ when their visibility timeout lapses, its Kinesis records are read again from th
 checkpoint by the shard's next owner after the lease fails over. Those records go back on
 the backlog then and are counted as `drain_delayed`.
 
+On the KCL path a stopped task's shards are read by nobody until another worker takes
+their leases, `lease_takeover_s` after the SIGTERM (the lease expires after
+`failoverTimeMillis`, then the next lease taker run picks it up): the share of the stream
+those shards carry (one over the tasks running before the stop) piles up unseen, and
+nobody's KinesisRecordsBehind counts it until the new owner reads it. `visible_backlog`
+is what the backlog metric sees; `backlog` is all of it.
+
 Jobs (`sluice jobs`, `JobWork`): the profile's rate is jobs per second; a ready task runs
 one job at a time for `job_duration_s`. A task stopped while a job runs (only a runner
 without protection can be) loses that run: the job cannot finish within the stop timeout,
@@ -61,6 +68,12 @@ class Work(Protocol):
     def backlog(self) -> float:
         """Records (or jobs) waiting at the source."""
 
+    def visible_backlog(self) -> float:
+        """What the backlog metric sees of it (not the shards nobody holds a lease on)."""
+
+    def release(self, share: float, at: float) -> None:
+        """A stopping task held `share` of the source's partitions (KCL: its leases)."""
+
     def latency_s(self, processed: float, offered: float, workers: int) -> float:
         """Estimated time from arrival to done, now."""
 
@@ -93,6 +106,15 @@ class _Redeliveries:
         return sum(n for _, n in self.pending)
 
 
+@dataclass
+class _Handover:
+    """Shards whose lease no one holds yet: what arrives on them waits unseen."""
+
+    ends_at: float
+    share: float
+    held: float
+
+
 class StreamWork:
     def __init__(self, config: SimConfig, cap_s: float) -> None:
         self.config, self.cap_s = config, cap_s
@@ -100,13 +122,16 @@ class StreamWork:
         self.redelivery_s = config.visibility_timeout_s if sqs else config.lease_failover_s
         self.exit_wait_s = config.receive_wait_s if sqs else 0.0
         self.flush_every_s = max(round(config.buffer_max_age_s), 1)
+        self.leases = config.source == "kinesis" and config.kinesis_driver == "kcl"
         self.queue = 0.0
+        self.handovers: list[_Handover] = []
         self.redeliveries = _Redeliveries()
         self.ledger = Ledger()
 
     def tick(self, t: float, offered: float, workers: list[SimTask]) -> tuple[float, float]:
         self.ledger.offered += offered
-        self.queue += offered + self.redeliveries.due(t)
+        arrived = self._arrive(t, offered)  # first: it may return taken-over shards' records
+        self.queue += arrived + self.redeliveries.due(t)
         capacity = len(workers) * self.config.per_task_records_per_s
         processed = min(self.queue, capacity)
         self.queue -= processed
@@ -114,6 +139,24 @@ class StreamWork:
         for task in workers:
             self._buffer(task, share, t)
         return processed, (processed / capacity if capacity else 0.0)
+
+    def _arrive(self, t: float, offered: float) -> float:
+        """What of `offered` lands on shards someone reads; taken-over shards' records
+        join the backlog when their new owner starts reading."""
+        for handover in [h for h in self.handovers if h.ends_at <= t]:
+            self.queue += handover.held
+            self.handovers.remove(handover)
+        orphaned = min(1.0, sum(h.share for h in self.handovers))
+        for handover in self.handovers:
+            handover.held += offered * handover.share / max(orphaned, 1.0)
+        return offered * (1.0 - orphaned)
+
+    def release(self, share: float, at: float) -> None:
+        if not self.leases:
+            return
+        held = self.queue * share
+        self.queue -= held
+        self.handovers.append(_Handover(at + self.config.lease_takeover_s, share, held))
 
     def _buffer(self, task: SimTask, share: float, t: float) -> None:
         if share > 0:
@@ -132,10 +175,13 @@ class StreamWork:
             task.buffered = 0.0
 
     def backlog(self) -> float:
+        return self.queue + sum(h.held for h in self.handovers)
+
+    def visible_backlog(self) -> float:
         return self.queue
 
     def latency_s(self, processed: float, offered: float, workers: int) -> float:
-        return self.queue / max(processed, offered, 1e-9) + self.config.buffer_max_age_s
+        return self.backlog() / max(processed, offered, 1e-9) + self.config.buffer_max_age_s
 
     def stop(self, task: SimTask, at: float) -> None:
         flush_s = self.config.drain_flush_s if task.buffered > 0 else 0.0
@@ -157,7 +203,8 @@ class StreamWork:
             task.buffered = 0.0
 
     def held(self, tasks: list[SimTask]) -> float:
-        return self.queue + sum(task.buffered for task in tasks) + self.redeliveries.total()
+        buffered = sum(task.buffered for task in tasks)
+        return self.backlog() + buffered + self.redeliveries.total()
 
 
 class JobWork:
@@ -190,6 +237,12 @@ class JobWork:
 
     def backlog(self) -> float:
         return self.queue
+
+    def visible_backlog(self) -> float:
+        return self.queue
+
+    def release(self, share: float, at: float) -> None:
+        return None
 
     def latency_s(self, processed: float, offered: float, workers: int) -> float:
         return (self.queue / max(workers, 1) + 1) * self.config.job_duration_s

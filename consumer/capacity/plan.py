@@ -6,11 +6,14 @@ Sizing: the steady load sets the fewest tasks (min_tasks) and the monthly cost, 
 line as `sluice cost` prices it (the same deployment arguments: network, ECR, EFS,
 Container Insights, the SQS ledger, which `--no-sqs-ledger` leaves out); the peak (rate x
 --peak-factor) sets the most (max_tasks) and, for Kinesis on the KCL path, the shards (one
-task per shard at most), which the cost includes. The BacklogPerTask target is the
-latency target times one task's records per second (docs/metrics.md's rule). The buffer
-max age is a quarter of the latency target (at most 60 s), so a batch leaves well within
-it. Then a step of --peak-factor x the rate for 20 minutes is simulated on those rules,
-and the plan reports how long its backlog takes to drain and the worst latency it saw.
+task per shard at most), which the cost includes. The backlog-per-task target (SQS
+BacklogPerTask, KCL KinesisRecordsBehind per task) is the latency target times one task's
+records per second (docs/metrics.md's rule); the surge threshold is 30 s of one task's
+work, and at least twice the target. The buffer max age is a quarter of the latency
+target (at most 60 s), so a batch leaves well within it. Then a step of --peak-factor x
+the rate for 20 minutes is simulated on those rules and the policies Terraform creates,
+and the plan reports the policies with their periods and alarms, when the first scale-out
+came, how long the backlog took to drain and the worst latency it saw.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from typing import Any
 import orjson
 
 from consumer.capacity.autoscale_sim import SimResult, load_rules, simulate
+from consumer.capacity.autoscale_sim_alarms import (
+    IN_THRESHOLD,
+    IN_WINDOW_S,
+    OUT_DATAPOINTS,
+    SURGE_LADDER,
+    SURGE_PERIOD_S,
+)
 from consumer.capacity.autoscale_sim_config import SimConfig
 from consumer.capacity.cost import (
     DEFAULT_PER_CORE_RECORDS_PER_S,
@@ -37,6 +47,10 @@ from consumer.capacity.cost import (
 from consumer.capacity.load_profiles import LoadProfile
 
 STEP_AT_S, STEP_HOLD_S, RUN_S = 600.0, 1200.0, 3600.0
+SURGE_WORK_S = 30.0
+"""The surge threshold is this much of one task's work: above what a task reads after a
+KCL lease hand-over (failover and lease taker, about 20 to 30 s)."""
+BACKLOG_PERIOD_S = 60  # Application Auto Scaling's period for customized metrics
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,10 @@ class Plan:
     buffer_max_age_s: float
     backlog_per_task_target: float
     cpu_target_percent: float
+    memory_target_percent: float
+    utilization_period_s: int
+    backlog_surge_per_task: float
+    surge_period_s: int
     scale_out_cooldown_s: float
     scale_in_cooldown_s: float
     sqs_visibility_timeout_s: int | None
@@ -59,6 +77,7 @@ class Plan:
     peak_drain_s: float | None
     peak_max_latency_s: float
     peak_tasks: int
+    peak_first_scale_out_s: float | None
     meets_latency_target: bool
     warnings: tuple[str, ...]
 
@@ -86,11 +105,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
         shape = replace(shape, min_shards=peak_tasks)  # the peak's tasks each need a shard
     steady = estimate(args.rate, args.record_bytes, per_task, shape)
     shards = steady.shards
+    target = round(args.latency_target * per_task)
     rules = replace(
         load_rules(),
         min_tasks=steady.tasks,
         max_tasks=max(steady.tasks, peak_tasks),
-        backlog_per_task_target=round(args.latency_target * per_task),
+        backlog_per_task_target=target,
+        backlog_surge_per_task=max(round(SURGE_WORK_S * per_task), 2 * target),
     )
     config = SimConfig(
         source=args.source,
@@ -111,6 +132,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     result = simulate(profile, config, rules)
     worst = max(s.latency_s for s in result.samples)
     drain = _drain_s(result)
+    outs = result.scale_events("out", after_s=STEP_AT_S)
     warnings = list(steady.warnings)
     if worst > args.latency_target:
         warnings.append(
@@ -129,6 +151,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
         buffer_max_age_s=max_age,
         backlog_per_task_target=rules.backlog_per_task_target,
         cpu_target_percent=rules.cpu_target_percent,
+        memory_target_percent=rules.memory_target_percent,
+        utilization_period_s=rules.utilization_resolution_s,
+        backlog_surge_per_task=rules.backlog_surge_per_task,
+        surge_period_s=SURGE_PERIOD_S[args.source],
         scale_out_cooldown_s=rules.scale_out_cooldown_s,
         scale_in_cooldown_s=rules.scale_in_cooldown_s,
         sqs_visibility_timeout_s=(
@@ -141,13 +167,38 @@ def make_plan(args: argparse.Namespace) -> Plan:
         peak_drain_s=drain,
         peak_max_latency_s=round(worst, 1),
         peak_tasks=max(s.tasks for s in result.samples),
+        peak_first_scale_out_s=outs[0] - STEP_AT_S if outs else None,
         meets_latency_target=worst <= args.latency_target,
         warnings=tuple(warnings),
     )
 
 
+def policy_lines(plan: Plan) -> list[str]:
+    """The scaling policies Terraform creates for the plan, with their periods and alarms."""
+    backlog = (
+        "BacklogPerTask (visible messages / running tasks)"
+        if plan.source == "sqs"
+        else "KinesisRecordsBehind per task (KCL)"
+    )
+    percents = "/".join(f"+{pct}" for _, pct in SURGE_LADDER)
+    multiples = "/".join(f"{mult:g}x" for mult, _ in SURGE_LADDER)
+    return [
+        f"target tracking    {backlog} {plan.backlog_per_task_target:,.0f}, "
+        f"{BACKLOG_PERIOD_S} s datapoints",
+        f"                   CPU {plan.cpu_target_percent:g} %, memory "
+        f"{plan.memory_target_percent:g} % (scale-out only), {plan.utilization_period_s} s "
+        "datapoints",
+        f"  their alarms     out after {OUT_DATAPOINTS} datapoints above target, in after "
+        f"{IN_WINDOW_S // 60} min below {IN_THRESHOLD:.0%} of it, every policy agreeing",
+        f"surge step policy  backlog per task >= {plan.backlog_surge_per_task:,.0f} in one "
+        f"{plan.surge_period_s} s datapoint: {percents} % at {multiples}",
+    ]
+
+
 def render(plan: Plan) -> str:
     drain = "never" if plan.peak_drain_s is None else f"{plan.peak_drain_s:,.0f} s"
+    first = plan.peak_first_scale_out_s
+    first_out = "no scale-out" if first is None else f"first scale-out {first:,.0f} s after it"
     lines = [
         f"sluice plan: {plan.rate:,.0f} records/s x {plan.record_bytes:,} bytes from "
         f"{plan.source}, latency target {plan.latency_target_s:g} s",
@@ -160,13 +211,11 @@ def render(plan: Plan) -> str:
         lines.append(f"queue              visibility_timeout_s {plan.sqs_visibility_timeout_s}")
     lines += [
         f"buffer             max_age_s {plan.buffer_max_age_s:g}",
-        f"scaling targets    BacklogPerTask {plan.backlog_per_task_target:,.0f}"
-        f"{' (sqs)' if plan.source == 'sqs' else ' (sqs only; not used)'}, "
-        f"CPU {plan.cpu_target_percent:g} %",
+        *policy_lines(plan),
         f"cooldowns          scale-out {plan.scale_out_cooldown_s:g} s, "
         f"scale-in {plan.scale_in_cooldown_s:g} s",
-        f"simulated step     peak {plan.peak_tasks} tasks, backlog drained in {drain}, "
-        f"worst latency {plan.peak_max_latency_s:,.1f} s",
+        f"simulated step     {first_out}, peak {plan.peak_tasks} tasks, backlog drained in "
+        f"{drain}, worst latency {plan.peak_max_latency_s:,.1f} s",
         f"monthly cost       {plan.monthly_usd_steady:,.2f} USD at the steady rate"
         f"{', with the shards above' if plan.source == 'kinesis' else ''}:",
         "",

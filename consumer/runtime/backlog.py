@@ -44,18 +44,20 @@ def running_tasks(ecs: Any, cluster: str, service: str) -> int:
     return sum(len(page["taskArns"]) for page in pages)
 
 
-def publish(cloudwatch: Any, namespace: str, service: str, value: float) -> None:
-    cloudwatch.put_metric_data(
-        Namespace=namespace,
-        MetricData=[
-            {
-                "MetricName": "BacklogPerTask",
-                "Value": value,
-                "Unit": "Count",
-                "Dimensions": [{"Name": "service", "Value": service}],
-            }
-        ],
-    )
+def publish(
+    cloudwatch: Any, namespace: str, service: str, value: float, high_resolution: bool = False
+) -> None:
+    """PutMetricData of one datapoint; high resolution (1 s storage) when published more
+    often than once a minute, so an alarm can use a period below 60 s."""
+    datum: dict[str, Any] = {
+        "MetricName": "BacklogPerTask",
+        "Value": value,
+        "Unit": "Count",
+        "Dimensions": [{"Name": "service", "Value": service}],
+    }
+    if high_resolution:
+        datum["StorageResolution"] = 1
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=[datum])
 
 
 class BacklogPublisher:
@@ -75,7 +77,8 @@ class BacklogPublisher:
         value = backlog_per_task(
             self.sqs, self.ecs, self.queue_url, self.config.cluster, self.service
         )
-        publish(self.cloudwatch, self.config.namespace, self.service, value)
+        high_resolution = self.config.interval_s < 60
+        publish(self.cloudwatch, self.config.namespace, self.service, value, high_resolution)
         return value
 
     def start(self) -> None:

@@ -45,6 +45,7 @@ CONTRACT: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     "RowsWritten": (COUNT, (ROUTE,)),
     "FlushFailures": (COUNT, (SOURCE,)),
     "BacklogPerTask": (COUNT, (("service",),)),
+    "KinesisRecordsBehind": (COUNT, (("service",),)),
     "QualityScore": (NONE, (ROUTE,)),
     "QualityBatchesFailed": (COUNT, (ROUTE,)),
     "QualityAlerts": (COUNT, (SOURCE, ROUTE)),
@@ -63,6 +64,11 @@ class MetricsConfig(BaseModel):
     log_group: str = Field("sluice", description="log group named to the agent")
     namespace: str = "sluice"
     service: str | None = Field(None, description="the `service` dimension; the app name")
+    records_behind_interval_s: float = Field(
+        10.0,
+        ge=0,
+        description="how often a Kinesis consumer emits KinesisRecordsBehind (0: never)",
+    )
 
 
 class EmfWriter:
@@ -90,8 +96,10 @@ class EmfWriter:
             self._agent = AgentSink(config.log_group)
 
     def write(self, context: MetricsContext) -> None:
+        """Thread-safe: the flush hooks and the KinesisRecordsBehind emitter share it."""
         if self._agent is not None:
-            self._agent.accept(context)
+            with self._lock:
+                self._agent.accept(context)
             return
         if self._stream is None:
             return

@@ -1,6 +1,7 @@
 """Wire the running consumer together from a validated config: the source, the delivery
 engine with its pipeline and sinks, and the hooks around them (metrics, health, scale-in
-protection, backlog publishing)."""
+protection), and its side task: the SQS backlog publisher or, for Kinesis, the
+KinesisRecordsBehind emitter."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
@@ -19,8 +21,9 @@ from consumer.delivery.hooks import Hook, Hooks
 from consumer.delivery.stats import Stats
 from consumer.runtime.backlog import BacklogPublisher
 from consumer.runtime.health import HealthServer, HealthState
-from consumer.runtime.metrics import emf_hook
+from consumer.runtime.metrics import EmfWriter, emf_hook
 from consumer.runtime.protection import ScaleInProtection
+from consumer.runtime.records_behind import RecordsBehindEmitter
 from consumer.sinks.base import Sink
 from consumer.sources.base import Source
 from consumer.sources.kinesis.checkpoints import DynamoCheckpointStore, create_table
@@ -35,6 +38,14 @@ from consumer.sources.sqs.reader import SqsSource
 log = logging.getLogger(__name__)
 
 
+class SideTask(Protocol):
+    """A thread beside the engine that publishes the backlog (`start`, then `stop`)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class Service:
     config: PipelineConfig
@@ -43,7 +54,7 @@ class Service:
     parts: Assembly
     health: HealthState
     protection: ScaleInProtection
-    backlog: BacklogPublisher | None = None
+    backlog: SideTask | None = None
     health_server: HealthServer | None = None
 
     def run(self, until_idle: bool = False, max_runtime_s: float | None = None) -> None:
@@ -105,7 +116,10 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
     metrics = emf_hook(config.metrics, config.name)
     if metrics is not None:
         hook_list.append(metrics)
-    source, backlog = build_source(config, aws, stop, parts.sinks)
+    source, publisher = build_source(config, aws, stop, parts.sinks)
+    backlog: SideTask | None = publisher
+    if backlog is None and metrics is not None and config.metrics.records_behind_interval_s:
+        backlog = records_behind_emitter(config, source, metrics.writer)
     engine = Engine(
         source,
         parts.pipeline,
@@ -116,6 +130,22 @@ def build_service(config: PipelineConfig, base_dir: Path, aws: AwsClients) -> Se
         retry=config.retry,
     )
     return Service(config, source, engine, parts, health, protection, backlog)
+
+
+def records_behind_emitter(
+    config: PipelineConfig, source: Source, writer: EmfWriter
+) -> RecordsBehindEmitter | None:
+    """A Kinesis source's KinesisRecordsBehind emitter, through the metrics hook's writer
+    (one writer: its lines never interleave with the flushes' records)."""
+    if not isinstance(config.source, KinesisSourceConfig):
+        return None
+    return RecordsBehindEmitter(
+        source.records_behind,
+        writer,
+        config.metrics.namespace,
+        config.metrics.service or config.name,
+        config.metrics.records_behind_interval_s,
+    )
 
 
 def build_source(

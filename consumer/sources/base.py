@@ -10,7 +10,7 @@ docstring states its delivery guarantee.
 
 Optional capabilities have defaults in `SourceBase`: taking a unit back for a later retry
 (SQS redelivery), a fence checked before each write (a KCL lease, an SQS claim), the end
-of a partition (a Kinesis shard), how far behind the source is (iterator age).
+of a partition (a Kinesis shard), how far behind the source is (iterator age, records).
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ class Source(Protocol):
     def lag_ms(self) -> int | None:
         """How far behind the newest record the source reads, when it knows."""
 
+    def records_behind(self) -> float | None:
+        """Records between where the source reads and the newest, summed over its
+        partitions, when it knows (Kinesis: `KinesisRecordsBehind`)."""
+
     def caught_up(self) -> bool:
         """Nothing more to read right now (`--until-idle` then flushes what is buffered)."""
 
@@ -115,6 +119,9 @@ class SourceBase:
         return None
 
     def lag_ms(self) -> int | None:
+        return None
+
+    def records_behind(self) -> float | None:
         return None
 
     def caught_up(self) -> bool:

@@ -22,6 +22,7 @@ CONTRACT = {
     "IteratorAge": "Milliseconds",
     "SqsOldestMessageAge": "Seconds",
     "BacklogPerTask": "Count",
+    "KinesisRecordsBehind": "Count",
     "FlushFailures": "Count",
     "QualityAlerts": "Count",
     "QualityScore": "None",
@@ -66,6 +67,8 @@ def test_the_promised_alarms_exist_and_are_well_formed() -> None:
         "no-successful-flush-kinesis",
         "no-successful-flush-sqs",
         "quality-alerts",
+        "cpu-high",
+        "memory-high",
     } <= set(alarms)
     for alarm in alarms.values():
         assert alarm["description"]
@@ -86,7 +89,14 @@ def test_dashboard_uses_contract_metrics() -> None:
             elif isinstance(row[0], dict) and "{sluice," in row[0].get("expression", ""):
                 names.update(re.findall(r'MetricName="([A-Za-z]+)"', row[0]["expression"]))
     assert names <= set(CONTRACT)
-    assert {"RecordsIn", "IteratorAge", "BacklogPerTask", "FlushFailures", "QualityScore"} <= names
+    assert {
+        "RecordsIn",
+        "IteratorAge",
+        "BacklogPerTask",
+        "KinesisRecordsBehind",
+        "FlushFailures",
+        "QualityScore",
+    } <= names
 
 
 def test_every_placeholder_is_filled_by_terraform() -> None:

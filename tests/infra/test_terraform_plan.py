@@ -75,4 +75,7 @@ def test_the_example_plans_and_applies_on_every_network_path(tmp_path: Path) -> 
         "step_functions_by_default",
         "orchestrator_task_engine",
         "aws_batch",
+        "kcl_scales_on_records_behind_up_to_the_shards",
+        "sqs_surge_on_one_minute_of_queue_depth",
+        "a_surge_below_twice_the_target_is_refused",
     }

@@ -192,12 +192,14 @@ def initialize(sequence: str | None = "TRIM_HORIZON", sub: int | None = 0) -> di
     }
 
 
-def record(sequence: str, data: bytes, sub: int = 0, key: str = "k") -> dict[str, Any]:
+def record(
+    sequence: str, data: bytes, sub: int = 0, key: str = "k", arrival_ms: int = ARRIVAL_MS
+) -> dict[str, Any]:
     return {
         "data": base64.b64encode(data).decode(),
         "partitionKey": key,
         "sequenceNumber": sequence,
-        "approximateArrivalTimestamp": ARRIVAL_MS,
+        "approximateArrivalTimestamp": arrival_ms,
         "subSequenceNumber": sub,
         "action": "record",
     }
@@ -588,3 +590,22 @@ def test_a_failing_lifecycle_listener_never_stops_the_shard(kcl: Any) -> None:
     run(kcl, shard, daemon, lifecycle=Lifecycle(fail=True))
     assert daemon.statuses == ["initialize", "processRecords", "shutdownRequested"]
     assert daemon.checkpoints == [(SEQ_B, 0)] and shard.ids == [1, 2]
+
+
+def test_the_shard_knows_how_many_records_it_is_behind(kcl: Any) -> None:
+    # GIVEN a shard whose records arrive 2 a second (one every 500 ms)
+    shard = Shard(pipeline_config())
+    calls = [
+        process_records(
+            record(SEQ_A, reading(1), arrival_ms=ARRIVAL_MS),
+            record(SEQ_B, reading(2), arrival_ms=ARRIVAL_MS + 500),
+            record(SEQ_C, reading(3), arrival_ms=ARRIVAL_MS + 1000),
+            behind=60_000,
+        ),
+    ]
+    # WHEN the daemon hands them over 60 s behind the tip
+    processor = run(kcl, shard, FakeDaemon([initialize(), *calls, SHUTDOWN_REQUESTED]))
+    # THEN the shard is 3 records / 1 s x 60 s = 180 records behind: what its progress
+    # reports carry to `sluice kcl run` for KinesisRecordsBehind
+    assert processor.source.lag_ms() == 60_000
+    assert processor.source.records_behind() == pytest.approx(180)

@@ -20,8 +20,9 @@ import pytest
 from consumer.delivery.hooks import FlushInfo
 from consumer.flow import Cut, Position
 from consumer.runtime.health import HealthConfig, HealthServer, probe
+from consumer.runtime.records_behind import RecordsBehindEmitter
 from consumer.sources.kcl.channel import CHANNEL_ENV, ChannelClient
-from consumer.sources.kcl.outputs import ProgressReport
+from consumer.sources.kcl.outputs import OutputEmfWriter, ProgressReport
 from consumer.sources.kcl.relay import Output, Relay
 from consumer.sources.kcl.watch import Watch
 
@@ -223,3 +224,37 @@ def test_a_frozen_child_process_turns_the_task_unhealthy_and_back(tmp_path: Path
             child.wait()
             server.stop()
             relay.stop(0.5)
+
+
+def test_the_task_emits_the_records_its_children_are_behind(
+    wrapper: Wrapper, tmp_path: Path
+) -> None:
+    # GIVEN two children behind 1,200 and 300 records on their shards, and a third that
+    # stopped (its lease lost) while 5,000 behind
+    counts = {"a": 1200.0, "b": 300.0, "c": 5000.0}
+    reports = {}
+    for name, behind in counts.items():
+        report, _ = wrapper.child()
+        report.measure = lambda behind=behind: behind
+        report.started(f"shard-{name}")
+        report.on_poll("s")
+        reports[name] = report
+    reports["c"].stopped("lease lost")
+    wrapper.settle()
+    # WHEN the wrapper's emitter runs once, printing through the task's output
+    with (tmp_path / "emf").open("wb") as stdout:
+        output = Output(stdout, stdout)
+        writer = OutputEmfWriter(output, "stdout")
+        emitter = RecordsBehindEmitter(
+            wrapper.relay.watch.records_behind, writer, "sluice", "app", interval_s=10
+        )
+        assert emitter.emit_once() == 1500.0
+    # THEN one EMF line holds the sum of the children alive, at high resolution
+    [line] = (tmp_path / "emf").read_bytes().splitlines()
+    record = orjson.loads(line)
+    [directive] = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["service"]] and record["service"] == "app"
+    assert directive["Metrics"] == [
+        {"Name": "KinesisRecordsBehind", "Unit": "Count", "StorageResolution": 1}
+    ]
+    assert record["KinesisRecordsBehind"] == 1500.0

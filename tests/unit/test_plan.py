@@ -125,3 +125,24 @@ def test_plan_text_shows_the_cost_table() -> None:
     assert any("interface endpoints" in row for row in rows)
     total = next(line for line in text.splitlines() if line.startswith("total"))
     assert total.endswith(f"{plan.monthly_usd_steady:,.2f}")
+
+
+def test_plan_prints_the_scaling_policies_with_their_periods_and_alarms() -> None:
+    # GIVEN a KCL plan at 2,000 records/s a task and a 60 s latency target
+    argv = ["--rate", "1000", "--record-bytes", "500", "--source", "kinesis"]
+    plan = make_plan(_args(*argv, "--per-task-records-per-s", "2000"))
+    # THEN the targets follow the rules: 60 s of a task's work for the backlog, a surge
+    # threshold of twice that (above 30 s of work), on 10 s datapoints for Kinesis
+    assert plan.backlog_per_task_target == 120_000
+    assert plan.backlog_surge_per_task == 240_000
+    assert (plan.surge_period_s, plan.utilization_period_s) == (10, 60)
+    assert (plan.cpu_target_percent, plan.memory_target_percent) == (70, 80)
+    assert plan.peak_first_scale_out_s is not None and plan.peak_first_scale_out_s < 60
+    text = render(plan)
+    assert "KinesisRecordsBehind per task (KCL) 120,000, 60 s datapoints" in text
+    assert "memory 80 % (scale-out only)" in text
+    assert "out after 3 datapoints above target, in after 15 min below 90%" in text
+    assert "backlog per task >= 240,000 in one 10 s datapoint: +100/+300/+700 % at 1x/2x/4x" in text
+    # AND an SQS plan's surge waits for one minute of queue depth
+    sqs = make_plan(_args("--rate", "1000", "--record-bytes", "500"))
+    assert sqs.surge_period_s == 60 and "BacklogPerTask (visible messages" in render(sqs)

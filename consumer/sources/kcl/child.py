@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fence=fence,
         lifecycle=report[0] if report else None,
     )
+    if report:
+        report[0].measure = processor.source.records_behind  # KinesisRecordsBehind's part
     try:
         kcl.KCLProcess(
             processor, input_file=protocol_in, output_file=protocol_out, error_file=sys.stderr

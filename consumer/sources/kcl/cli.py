@@ -144,7 +144,13 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(text, encoding="latin-1")
         jvm_opts = [*DEFAULT_JVM_OPTS, *(EMULATOR_JVM_OPTS if emulated else ()), *args.jvm_opt]
         command = daemon_command(java, jars, path, jvm_opts, args.log_configuration)
-        return run_daemon(command, env={**os.environ, **fence_env}, health=config.health)
+        return run_daemon(
+            command,
+            env={**os.environ, **fence_env},
+            health=config.health,
+            metrics=config.metrics,
+            service=config.name,
+        )
 
 
 def default_worker_id() -> str:

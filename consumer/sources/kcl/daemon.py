@@ -7,7 +7,9 @@ exited, children still alive have no one to talk to and are killed, so a stop le
 stray process. Its stdout and stderr are read through pipes and printed by the wrapper
 line by line, with the children's lines from the channel (`relay`), so nothing the task
 prints is split or interleaved. With `health.port` set, `/healthz` and `/readyz` answer
-for the daemon and its children (`watch`).
+for the daemon and its children (`watch`). With metrics on, the task's KinesisRecordsBehind
+(the sum of what its children report) is printed every `metrics.records_behind_interval_s`
+(consumer/runtime/records_behind.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from types import FrameType
 
 from consumer.logs import JsonFormatter
 from consumer.runtime.health import HealthConfig, HealthServer
+from consumer.runtime.metrics import EmfWriter, MetricsConfig
+from consumer.runtime.records_behind import RecordsBehindEmitter
 from consumer.sources.kcl.channel import CHANNEL_ENV, STDERR, STDOUT
+from consumer.sources.kcl.outputs import OutputEmfWriter
 from consumer.sources.kcl.relay import Output, OutputLogHandler, Relay
 from consumer.sources.kcl.watch import Watch
 
@@ -42,6 +47,8 @@ def run_daemon(
     env: Mapping[str, str] | None = None,
     health: HealthConfig | None = None,
     output: Output | None = None,
+    metrics: MetricsConfig | None = None,
+    service: str = "sluice",
 ) -> int:
     """Run the daemon; forward SIGTERM/SIGINT; clean its process group up when it ends.
 
@@ -55,8 +62,11 @@ def run_daemon(
         relay = Relay(str(Path(folder, "channel.sock")), output, watch)
         relay.start()
         server: HealthServer | None = None
+        emitter = _records_behind(watch, output, metrics, service)
         try:
             server = _health_server(watch, health)
+            if emitter is not None:
+                emitter.start()
             # preexec_fn only makes one prctl call through a libc handle loaded beforehand.
             proc = subprocess.Popen(
                 list(command),
@@ -76,6 +86,8 @@ def run_daemon(
             for pump in pumps:
                 pump.join(timeout=2.0)
         finally:
+            if emitter is not None:
+                emitter.stop()
             relay.stop()
             if server is not None:
                 server.stop()
@@ -102,6 +114,26 @@ def _wait(proc: subprocess.Popen[bytes], children_grace_s: float) -> tuple[int, 
             signal.signal(sig, handler)
         end_process_group(proc.pid, children_grace_s)
     return code, bool(stopping)
+
+
+def _records_behind(
+    watch: Watch, output: Output, metrics: MetricsConfig | None, service: str
+) -> RecordsBehindEmitter | None:
+    """The task's KinesisRecordsBehind emitter: its children's reports, summed, printed
+    through `output` like their own EMF lines (or to the file or agent configured)."""
+    if metrics is None or metrics.sink == "off" or not metrics.records_behind_interval_s:
+        return None
+    if metrics.sink in ("stdout", "stderr"):
+        writer: EmfWriter = OutputEmfWriter(output, metrics.sink)
+    else:
+        writer = EmfWriter(metrics)
+    return RecordsBehindEmitter(
+        watch.records_behind,
+        writer,
+        metrics.namespace,
+        metrics.service or service,
+        metrics.records_behind_interval_s,
+    )
 
 
 def _health_server(watch: Watch, health: HealthConfig | None) -> HealthServer | None:

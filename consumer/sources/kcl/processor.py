@@ -52,6 +52,7 @@ from consumer.sources.kcl.channel import ChannelClient
 from consumer.sources.kcl.fence import LeaseFence
 from consumer.sources.kcl.outputs import ChannelEmfWriter
 from consumer.sources.kinesis import kpl
+from consumer.sources.kinesis.behind import ShardBehind
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
 
@@ -234,6 +235,7 @@ class KclShard(SourceBase):
         self.lease_gone = False
         """The fence found another owner: nothing more is written or checkpointed here."""
         self.millis_behind = 0
+        self.behind = ShardBehind()
 
     def read(self) -> Iterator[Unit]:
         return iter(())
@@ -255,6 +257,9 @@ class KclShard(SourceBase):
 
     def lag_ms(self) -> int:
         return self.millis_behind
+
+    def records_behind(self) -> float:
+        return self.behind.records()
 
 
 # -- the processor --------------------------------------------------------------------------
@@ -327,11 +332,14 @@ class ShardProcessor:
         calls, which is what makes `max_age_s` work on a quiet shard), checkpoint what was
         acked."""
         with self._or_exit("processRecords"):
-            self.parts.hooks.on_poll(self.parts.stream)
-            if process_records_input.millis_behind_latest is not None:
-                self.source.millis_behind = int(process_records_input.millis_behind_latest)
+            behind = process_records_input.millis_behind_latest
+            if behind is not None:
+                self.source.millis_behind = int(behind)
+            unit = self._unit(process_records_input.records)
+            self.source.behind.observe((r.arrival_time for r in unit.records), behind)
+            self.parts.hooks.on_poll(self.parts.stream)  # its report carries the estimate
             if not self.source.lease_gone:
-                self.engine.take(self._unit(process_records_input.records))
+                self.engine.take(unit)
                 self.engine.flush_due()
             self._checkpoint_flushed(process_records_input.checkpointer)
 

@@ -12,6 +12,9 @@ making progress, `/readyz` when it is not yet doing useful work or its writes fa
 - Ready: live, at least one child has polled, no child's last flush failed, and no child
   has waited longer than `health.max_flush_age_s` for a flush.
 
+The children's reports also carry the records each is behind on its shard;
+`records_behind` sums them over the children alive for the task's KinesisRecordsBehind.
+
 Reports are timed by the wrapper's clock when they arrive, never by the child's.
 """
 
@@ -37,6 +40,7 @@ class Child:
     last_flush: float | None = None
     busy_since: float | None = None
     error: str | None = None
+    behind: float = 0.0
 
     def label(self) -> str:
         return self.shard or f"pid {self.pid}"
@@ -87,10 +91,17 @@ class Watch:
                     child.busy_since = None
             if "error" in report:
                 child.error = report["error"]
+            if isinstance(report.get("behind"), int | float):
+                child.behind = max(0.0, float(report["behind"]))
 
     def disconnected(self, key: int) -> None:
         with self._lock:
             self._children.pop(key, None)
+
+    def records_behind(self) -> float:
+        """Records behind over the shards of the children alive (0 with none)."""
+        with self._lock:
+            return sum(child.behind for child in self._children.values())
 
     # -- the probes ------------------------------------------------------------------------------
     def live(self) -> tuple[bool, dict[str, Any]]:

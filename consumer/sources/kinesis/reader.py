@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from consumer.errors import RecordError, SourceError
 from consumer.flow import Cut, Position, Record
 from consumer.sources.base import NO_ERRORS, SourceBase, Unit
+from consumer.sources.kinesis.behind import ShardBehind
 from consumer.sources.kinesis.checkpoints import CheckpointStore
 from consumer.sources.kinesis.config import KinesisSourceConfig
 from consumer.sources.kinesis.records import to_records
@@ -50,6 +51,7 @@ class ShardState:
     throttled: int = 0
     caught_up: bool = False
     millis_behind: int = 0
+    behind: ShardBehind = field(default_factory=ShardBehind)
 
 
 class KinesisSource(SourceBase):
@@ -105,6 +107,10 @@ class KinesisSource(SourceBase):
 
     def lag_ms(self) -> int:
         return max((s.millis_behind for s in self.active.values()), default=0)
+
+    def records_behind(self) -> float:
+        """Summed over the shards read now (called from the metrics emitter's thread)."""
+        return sum(state.behind.records() for state in list(self.active.values()))
 
     def caught_up(self) -> bool:
         return all(state.caught_up for state in self.active.values())
@@ -187,6 +193,7 @@ class KinesisSource(SourceBase):
                 records.append(record)
         state.iterator = response.get("NextShardIterator")
         state.millis_behind = int(response.get("MillisBehindLatest", 0))
+        state.behind.observe((record.arrival_time for record in records), state.millis_behind)
         state.caught_up = not entries and state.millis_behind == 0
         state.next_poll_at = self.clock() + (self.config.idle_poll_interval_s if not entries else 0)
         last = self._at_shard_end(state, bool(entries))

@@ -340,6 +340,7 @@ module "consumer" {
   max_tasks               = var.max_tasks
   backlog_per_task_target = var.backlog_per_task_target
   cpu_target_percent      = var.cpu_target_percent
+  metrics_service         = var.pipeline_name
   fargate_spot_weight     = var.fargate_spot_weight
 }
 

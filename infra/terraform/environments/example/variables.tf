@@ -290,7 +290,7 @@ variable "max_tasks" {
 }
 
 variable "backlog_per_task_target" {
-  description = "Target BacklogPerTask of the SQS consumer (acceptable backlog seconds / seconds per message per task)."
+  description = "Target backlog per task of the consumer: SQS visible messages, or KCL records behind, per task (acceptable backlog seconds x records per second one task handles)."
   type        = number
   default     = 1000
 }

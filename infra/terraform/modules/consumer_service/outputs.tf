@@ -19,9 +19,17 @@ output "max_tasks" {
 }
 
 output "scaling_policy_names" {
-  description = "Names of the target-tracking policies (empty when the task count is fixed)."
+  description = "Names of the scaling policies: target tracking on the backlog, CPU and memory, and the surge step policy (empty when the task count is fixed)."
   value = concat(
     aws_appautoscaling_policy.backlog_per_task[*].name,
+    aws_appautoscaling_policy.kinesis_backlog[*].name,
     aws_appautoscaling_policy.cpu[*].name,
+    aws_appautoscaling_policy.memory[*].name,
+    aws_appautoscaling_policy.backlog_surge[*].name,
   )
+}
+
+output "surge_alarm_name" {
+  description = "The one-datapoint alarm of the surge step policy (null when there is none)."
+  value       = one(concat(aws_cloudwatch_metric_alarm.kinesis_surge[*].alarm_name, aws_cloudwatch_metric_alarm.sqs_surge[*].alarm_name))
 }

@@ -192,9 +192,44 @@ variable "max_tasks" {
 }
 
 variable "backlog_per_task_target" {
-  description = "Target BacklogPerTask for the sqs source: acceptable backlog in seconds divided by the seconds one task needs per message."
+  description = "Target backlog per task: SQS visible messages per running task, or (KCL) KinesisRecordsBehind per task. Acceptable backlog in seconds times the records (messages) one task handles a second."
   type        = number
   default     = 1000
+}
+
+variable "backlog_surge_per_task" {
+  description = "Backlog per task that adds tasks at once (the surge step policy, on one 10 s datapoint for KCL, 60 s for SQS): at least twice backlog_per_task_target, and above what one task reads during a KCL lease hand-over (about 30 s of its work). Default: 30 s at 2,000 records/s."
+  type        = number
+  default     = 60000
+}
+
+variable "memory_target_percent" {
+  description = "Target average memory utilization; this policy only scales out (memory does not fall as tasks are added)."
+  type        = number
+  default     = 80
+}
+
+variable "utilization_resolution_s" {
+  description = "Period of the CPU and memory policies' datapoints: 60, or 20 for ECS high-resolution metrics, which the service's monitoring configuration must have turned on first (docs/deployment.md)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([20, 60], var.utilization_resolution_s)
+    error_message = "utilization_resolution_s must be 20 or 60."
+  }
+}
+
+variable "metrics_service" {
+  description = "Value of sluice's `service` metric dimension (the pipeline's name, or metrics.service): the KCL service scales on its KinesisRecordsBehind. Ignored for sqs and the polling reader."
+  type        = string
+  default     = ""
+}
+
+variable "metrics_namespace" {
+  description = "sluice's metric namespace (metrics.namespace)."
+  type        = string
+  default     = "sluice"
 }
 
 variable "cpu_target_percent" {

@@ -1,4 +1,4 @@
-# The AWS provider as both terraform test files mock it: data sources answer one
+# The AWS provider as the terraform test files mock it: data sources answer one
 # region and account, and the ARNs the provider validates where they are passed on.
 
 mock_data "aws_availability_zones" {
@@ -113,5 +113,12 @@ mock_resource "aws_sfn_state_machine" {
 mock_data "aws_iam_policy_document" {
   defaults = {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+  }
+}
+
+# The surge alarms' action: a scaling policy's ARN.
+mock_resource "aws_appautoscaling_policy" {
+  defaults = {
+    arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:00000000-0000-0000-0000-000000000000:resource/ecs/service/mock/mock:policyName/mock"
   }
 }
