@@ -6,9 +6,12 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 
+from consumer.errors import UsageError
+
 
 def parse_part(text: str | None) -> tuple[int, int]:
-    """'i/N' -> (i, N); unset: AWS Batch's array index, else the whole input (0/1)."""
+    """'i/N' -> (i, N); unset: AWS Batch's array index, else the whole input (0/1).
+    A malformed part is a `UsageError` (exit 2), a ValueError too."""
     if not text:
         array_index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX")
         parts = os.environ.get("SLUICE_PARTS")
@@ -16,10 +19,27 @@ def parse_part(text: str | None) -> tuple[int, int]:
             return 0, 1
         text = f"{array_index}/{parts}"
     index_text, _, size_text = text.partition("/")
-    index, size = int(index_text), int(size_text)
+    try:
+        index, size = int(index_text), int(size_text)
+    except ValueError:
+        raise UsageError(f"--part {text}: write it as i/N, e.g. 0/4") from None
     if not 0 <= index < size:
-        raise ValueError(f"--part {text}: need 0 <= i < N")
+        raise UsageError(
+            f"--part {text}: need 0 <= i < N (parts are numbered from 0: 0/{size} to "
+            f"{max(size - 1, 0)}/{size})"
+        )
     return index, size
+
+
+def parse_params(items: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` arguments (`--param`) as a dict."""
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {item}: write it as KEY=VALUE")
+        params[key] = value
+    return params
 
 
 def belongs(name: str, index: int, size: int) -> bool:

@@ -2,7 +2,9 @@
 
 `AWS_ENDPOINT_URL` (read natively by boto3) points every client at LocalStack or the
 embedded emulator; `endpoint_url` here overrides it for one process, which is what the
-emulator and the tests use.
+emulator and the tests use. An endpoint without a scheme is a configuration error here,
+not a ValueError inside botocore; a failed call names its resource
+(consumer/aws/resources.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.utils import parse_timestamp
+
+from consumer.aws import resources
+from consumer.errors import ConfigError
 
 
 def fast_timestamp(value: Any) -> datetime:
@@ -34,6 +39,19 @@ def fast_timestamp(value: Any) -> datetime:
     return parsed
 
 
+def check_endpoint(url: str | None) -> str | None:
+    """The endpoint, refused early when botocore would refuse it deep in a call stack."""
+    if url is None:
+        return None
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL {url!r} is not an http(s) URL: write it as "
+            f"http://{url.split('://')[-1]} (or unset it to use AWS)"
+        )
+    return url
+
+
 class AwsClients:
     """Caches one boto3 client per service; clients are thread-safe, sessions are not."""
 
@@ -43,8 +61,11 @@ class AwsClients:
             or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
         )
-        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self.endpoint_url = check_endpoint(
+            endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        )
         self._session = boto3.session.Session(region_name=self.region)
+        resources.register(self._session.events)  # failed calls name their resource
         factory = self._session._session.get_component("response_parser_factory")
         factory.set_parser_defaults(timestamp_parser=fast_timestamp)
         self._clients: dict[str, Any] = {}

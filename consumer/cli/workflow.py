@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from batch_jobs.parts import parse_part
+from batch_jobs.parts import parse_params, parse_part
 
 
 def add_ecs_options(parser: argparse.ArgumentParser) -> None:
@@ -147,7 +147,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         parse_part(args.part)  # fail here, not in the task
     spec = JobSpec(
         job=args.job,
-        params=dict(item.split("=", 1) for item in args.param),
+        params=parse_params(args.param),
         config=args.config,
         part=args.part,
         launch=args.launch,

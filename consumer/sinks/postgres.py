@@ -6,7 +6,9 @@ older row never overwrites a newer one. Rows are collapsed to one per key and in
 key order, so concurrent writers take row locks in the same order. Deadlocks,
 serialization failures and lost connections are retriable; the pool replaces broken
 connections. No statement is built from values: identifiers are quoted with
-`psycopg.sql`, values travel through COPY. Passwords are never logged.
+`psycopg.sql`, values travel through COPY. Passwords are never logged. `create_table`
+creates a missing schema, table and columns. An error the configuration causes is not
+retried: it stops the consumer with a diagnosis (consumer/sinks/diagnosis.py).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from consumer.errors import SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, RowCheck, SinkBase
-from consumer.sinks.rows import columns_of, one_per_key
+from consumer.sinks.diagnosis import postgres as diagnose
+from consumer.sinks.rows import columns_of, one_per_key, target_table
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,11 @@ class PostgresSinkConfig(BaseModel):
         None, description="postgresql://user:password@host:port/db; libpq PG* env when unset"
     )
     table: str | None = Field(None, description="target table; the route name when unset")
+    quoted_identifiers: bool = Field(
+        False,
+        description="accept table, schema and column names that need quoting (spaces, "
+        "quotes, dots, upper case); sluice quotes them, so they are created exactly as written",
+    )
     db_schema: str | None = Field(None, description="schema of the tables; search_path when unset")
     create_table: bool = Field(False, description="create missing tables and columns")
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = (
@@ -124,6 +133,7 @@ class PostgresSink(SinkBase):
             open=True,
         )
         self._known_columns: dict[str, set[str]] = {}
+        self._schema_ready = False
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
 
     def row_check(self) -> RowCheck:
@@ -139,9 +149,42 @@ class PostgresSink(SinkBase):
         return None
 
     def write(self, batch: Batch) -> None:
+        """Upsert the batch in one transaction; an error the config causes (a NOT NULL
+        column the route does not write, a missing schema) is a `SinkConfigError` naming
+        the target table (consumer/sinks/diagnosis.py)."""
+        table = target_table(batch, self.config.table)
         if not batch.key_fields:
-            raise ValueError(f"sink {self.name}: route {batch.route} declares no key")
-        table = self.config.table or batch.route
+            raise SinkConfigError(f"sink {self.name!r}: route {batch.route!r} declares no key")
+        try:
+            if self.config.create_table:
+                self._ensure_schema()
+            self._write(batch, table)
+        except psycopg.Error as exc:
+            label = ".".join(p for p in (self.config.db_schema, table) if p)
+            diagnosis = diagnose(exc, label, batch.route)
+            if diagnosis is None:
+                raise
+            raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
+
+    def _ensure_schema(self) -> None:
+        """`create_table` makes the schema too; only when it is missing, since CREATE
+        SCHEMA IF NOT EXISTS still needs the database's CREATE privilege."""
+        schema = self.config.db_schema
+        if schema is None or self._schema_ready:
+            return
+        with self.pool.connection() as conn:
+            found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if found.fetchone() is None:
+                try:
+                    with conn.transaction():
+                        create = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
+                        conn.execute(create.format(sql.Identifier(schema)))
+                except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateSchema):
+                    pass  # another writer made it between the look and the create
+                log.info("schema created", extra={"sink": self.name, "schema": schema})
+        self._schema_ready = True
+
+    def _write(self, batch: Batch, table: str) -> None:
         rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
         columns = columns_of(rows, batch.key_fields)
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -195,6 +238,10 @@ class PostgresSink(SinkBase):
         self._known_columns[table] = set(columns) | (known or set())
 
     def is_retriable(self, exc: BaseException) -> bool:
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            # two writers creating one table at once collide in the catalog; a retry finds
+            # the table made
+            return exc.diag.schema_name == "pg_catalog"
         return isinstance(exc, _RETRIABLE)
 
     def close(self) -> None:
