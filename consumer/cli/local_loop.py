@@ -78,7 +78,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         out.write(f"emulator up at {endpoint} (Ctrl-C stops it; what it holds is gone then)\n")
         for what in made:
             out.write(f"  created {what}\n")
-        out.write("in another terminal:\n")
+        out.write("in the shell where you run sluice:\n")
         out.write(f"export AWS_ENDPOINT_URL={endpoint}\n")
         out.write(
             f"export AWS_REGION={aws.region} AWS_ACCESS_KEY_ID=testing "

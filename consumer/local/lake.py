@@ -90,15 +90,21 @@ def quarantine_sink(config: PipelineConfig) -> S3SinkConfig:
 
 
 def envelopes(s3: Any, config: PipelineConfig) -> list[tuple[str, dict[str, Any]]]:
-    """(where: s3://bucket/key#line, envelope) of every quarantined record, oldest first."""
+    """(where: s3://bucket/key#line, envelope) of every quarantined record: objects oldest
+    first, the records of one object in their source order."""
     sink = quarantine_sink(config)
     prefix = sink.prefix.strip("/") + "/" if sink.prefix.strip("/") else ""
-    found = []
+    objects = []
     for key, _ in _keys(s3, sink.bucket, prefix):
-        for line, row in enumerate(read_rows(s3, sink.bucket, key), start=1):
-            found.append((f"s3://{sink.bucket}/{key}#{line}", row))
-    found.sort(key=lambda item: (str(item[1].get("quarantined_at", "")), item[0]))
-    return found
+        rows = read_rows(s3, sink.bucket, key)
+        oldest = min((str(row.get("quarantined_at", "")) for row in rows), default="")
+        objects.append((oldest, key, rows))
+    objects.sort(key=lambda item: (item[0], item[1]))
+    return [
+        (f"s3://{sink.bucket}/{key}#{line}", row)
+        for _, key, rows in objects
+        for line, row in enumerate(rows, start=1)
+    ]
 
 
 def render_line(number: int, envelope: dict[str, Any], width: int = 100) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 # violation (42: undefined table or column, privileges, ON CONFLICT without a unique key)
 _PERMANENT_CLASSES = ("22", "23", "3F", "42")
 _PG_HINTS = {
-    "23502": "routes writing one table must write the same columns: give the route its own "
-    "table (routes[].table), or make the column nullable",
+    "23502": "a route must write every NOT NULL column without a default: give the route "
+    "its own table (routes[].table), or make the column nullable or give it a default",
     "23505": "the table has a unique constraint other than the route's key: upserts need "
     "the key to be the table's only unique key",
     "3F000": "create the schema, or set create_table = true (it creates schema and table)",
@@ -37,8 +37,9 @@ _PG_CLASS_HINTS = {
 }
 
 
-def postgres(exc: Exception, table: str, route: str) -> str | None:
-    """The diagnosis of a PostgreSQL error, or None when a retry may succeed."""
+def postgres(exc: Exception, table: str, route: str, stage: str = "") -> str | None:
+    """The diagnosis of a PostgreSQL error, or None when a retry may succeed. `stage` is
+    the temporary table rows are copied into first: the message names the target instead."""
     state = getattr(exc, "sqlstate", None) or ""
     if not state.startswith(_PERMANENT_CLASSES):
         return None
@@ -50,7 +51,7 @@ def postgres(exc: Exception, table: str, route: str) -> str | None:
     if state == "23502" and column:
         what = f"column {column!r} is NOT NULL, and a row of route {route!r} leaves it empty"
     else:
-        what = primary
+        what = primary.replace(f'relation "{stage}"', "the table") if stage else primary
     hint = _PG_HINTS.get(state) or _PG_CLASS_HINTS.get(state[:2], "fix the table or the route")
     return f"table {table}: {what} [{state}]: {hint}"
 

@@ -134,6 +134,7 @@ class PostgresSink(SinkBase):
         )
         self._known_columns: dict[str, set[str]] = {}
         self._schema_ready = False
+        self._stage = f"sluice_stage_{name}"  # the temporary table a batch is copied into
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
 
     def row_check(self) -> RowCheck:
@@ -161,7 +162,7 @@ class PostgresSink(SinkBase):
             self._write(batch, table)
         except psycopg.Error as exc:
             label = ".".join(p for p in (self.config.db_schema, table) if p)
-            diagnosis = diagnose(exc, label, batch.route)
+            diagnosis = diagnose(exc, label, batch.route, self._stage)
             if diagnosis is None:
                 raise
             raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
@@ -190,7 +191,7 @@ class PostgresSink(SinkBase):
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             if self.config.create_table:
                 self._ensure_table(cur, table, rows, columns, batch)
-            stage = sql.Identifier(f"sluice_stage_{self.name}")
+            stage = sql.Identifier(self._stage)
             target = table_identifier(table, self.config.db_schema)
             cur.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
