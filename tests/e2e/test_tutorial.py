@@ -22,6 +22,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import orjson
@@ -161,7 +162,7 @@ def follow(session: Session, step: Step) -> None:
                 session.run(line)
 
 
-def lake_rows(outputs: dict[str, str], route: str) -> list[dict[str, object]]:
+def lake_rows(outputs: dict[str, str], route: str) -> list[dict[str, Any]]:
     command = f"sluice lake cat --config pipeline.toml --route {route}"
     return [orjson.loads(line) for line in outputs[command].splitlines()]
 
