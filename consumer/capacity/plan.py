@@ -147,7 +147,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 
 def render(plan: Plan) -> str:
-    drain = "never" if plan.peak_drain_s is None else f"{plan.peak_drain_s:,.0f} s"
+    if plan.peak_drain_s is None:
+        drain = "backlog never drained"
+    elif plan.peak_drain_s == 0:  # the tasks kept up: nothing queued to drain
+        drain = "no backlog (the tasks keep up with it)"
+    else:
+        drain = f"backlog drained in {plan.peak_drain_s:,.0f} s"
     lines = [
         f"sluice plan: {plan.rate:,.0f} records/s x {plan.record_bytes:,} bytes from "
         f"{plan.source}, latency target {plan.latency_target_s:g} s",
@@ -165,7 +170,7 @@ def render(plan: Plan) -> str:
         f"CPU {plan.cpu_target_percent:g} %",
         f"cooldowns          scale-out {plan.scale_out_cooldown_s:g} s, "
         f"scale-in {plan.scale_in_cooldown_s:g} s",
-        f"simulated step     peak {plan.peak_tasks} tasks, backlog drained in {drain}, "
+        f"simulated step     peak {plan.peak_tasks} tasks, {drain}, "
         f"worst latency {plan.peak_max_latency_s:,.1f} s",
         f"monthly cost       {plan.monthly_usd_steady:,.2f} USD at the steady rate"
         f"{', with the shards above' if plan.source == 'kinesis' else ''}:",
@@ -184,7 +189,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-target", type=float, default=60.0, help="seconds (default: %(default)g)"
     )
-    parser.add_argument("--source", choices=["kinesis", "sqs"], default="sqs")
+    parser.add_argument(
+        "--source",
+        choices=["kinesis", "sqs"],
+        default="kinesis",
+        help="default: %(default)s, as for sluice cost",
+    )
     parser.add_argument(
         "--per-task-records-per-s",
         type=float,

@@ -22,6 +22,8 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_sqs_plan_sizes_from_steady_and_peak_and_sets_the_backlog_target() -> None:
     plan = make_plan(
         _args(
+            "--source",
+            "sqs",
             "--rate",
             "5000",
             "--record-bytes",
@@ -125,3 +127,13 @@ def test_plan_text_shows_the_cost_table() -> None:
     assert any("interface endpoints" in row for row in rows)
     total = next(line for line in text.splitlines() if line.startswith("total"))
     assert total.endswith(f"{plan.monthly_usd_steady:,.2f}")
+
+
+def test_a_step_the_tasks_keep_up_with_says_no_backlog_not_drained_in_0_s() -> None:
+    # GIVEN a load one task carries even at 10x
+    plan = make_plan(_args("--rate", "50", "--record-bytes", "1000"))
+    # WHEN it is rendered THEN it says nothing queued, not "drained in 0 s"
+    text = render(plan)
+    assert plan.peak_drain_s == 0 and "no backlog (the tasks keep up with it)" in text
+    assert "drained in 0 s" not in text
+    assert plan.source == "kinesis"  # the default, as for sluice cost
