@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sluice",
         description="Containerized ETL for AWS: Kinesis and SQS in; S3 lake and databases out.",
+        epilog="Exit codes: 0 success, 1 a runtime failure, 2 a configuration or argument "
+        "error; failures are one line on stderr (--log-level debug adds the traceback). "
+        "First steps: docs/tutorial.md.",
     )
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
     parser.add_argument(
