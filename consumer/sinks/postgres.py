@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, Literal, get_args
-from uuid import UUID
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -31,24 +27,11 @@ from consumer.errors import SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, RowCheck, SinkBase
 from consumer.sinks.diagnosis import postgres as diagnose
+from consumer.sinks.postgres_sql import adapt, has_nul, pg_type, table_identifier, upsert_statement
 from consumer.sinks.rows import columns_of, one_per_key, target_table
 
 log = logging.getLogger(__name__)
 
-# Checked in order: bool before int, datetime before date (subclasses first).
-_PG_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "bigint"),
-    (float, "double precision"),
-    (str, "text"),
-    (Decimal, "numeric"),
-    (datetime, "timestamptz"),
-    (date, "date"),
-    (UUID, "uuid"),
-    (dict, "jsonb"),
-    (list, "jsonb"),
-    (bytes, "bytea"),
-)
 _RETRIABLE = (
     psycopg.OperationalError,
     psycopg.errors.DeadlockDetected,
@@ -107,16 +90,6 @@ def safe_target(conninfo: str) -> str:
     return f"{parts.get('host', 'local')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
 
 
-def adapt(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return Jsonb(value)
-    return value
-
-
-def table_identifier(name: str, schema: str | None) -> sql.Identifier:
-    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
-
-
 class PostgresSink(SinkBase):
     def __init__(self, name: str, config: PostgresSinkConfig) -> None:
         self.name = name
@@ -145,7 +118,7 @@ class PostgresSink(SinkBase):
         if b"\\u0000" not in line:
             return None
         for column, value in row.items():
-            if "\x00" in column or _has_nul(value):
+            if "\x00" in column or has_nul(value):
                 return f"column {column!r}: PostgreSQL cannot store a NUL character"
         return None
 
@@ -247,51 +220,3 @@ class PostgresSink(SinkBase):
 
     def close(self) -> None:
         self.pool.close()
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def pg_type(rows: Sequence[dict[str, Any]], column: str, declared: Any = None) -> str:
-    """The column type for create-if-missing: from the output model's annotation when the
-    route declares one, else from the first non-null value (text when all are null)."""
-    for candidate in (declared, *get_args(declared)):
-        if isinstance(candidate, type) and candidate is not type(None):
-            return next((name for kind, name in _PG_TYPES if issubclass(candidate, kind)), "text")
-    for row in rows:
-        value = row.get(column)
-        if value is not None:
-            return next((name for kind, name in _PG_TYPES if isinstance(value, kind)), "text")
-    return "text"
-
-
-def upsert_statement(
-    target: sql.Identifier,
-    stage: sql.Identifier,
-    columns: Sequence[str],
-    keys: Sequence[str],
-    version: str | None,
-) -> sql.Composed:
-    names = sql.SQL(", ").join(map(sql.Identifier, columns))
-    key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
-    updates = [c for c in columns if c not in keys]
-    statement = sql.SQL(
-        "INSERT INTO {} AS t ({}) SELECT {} FROM {} ORDER BY {} ON CONFLICT ({}) "
-    ).format(target, names, names, stage, key_list, key_list)
-    if not updates:
-        return statement + sql.SQL("DO NOTHING")
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in updates
-    )
-    statement += sql.SQL("DO UPDATE SET {}").format(assignments)
-    if version:
-        v = sql.Identifier(version)
-        statement += sql.SQL(" WHERE t.{} IS NULL OR EXCLUDED.{} >= t.{}").format(v, v, v)
-    return statement
