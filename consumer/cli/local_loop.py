@@ -40,7 +40,7 @@ def add_arguments(commands: Any) -> None:
         "--key-field",
         default=None,
         help="top-level field whose value is the partition key (FIFO: message group); "
-        "random when unset or absent",
+        "a digest of the line when unset or absent",
     )
 
     lake = commands.add_parser("lake", help="what the routes wrote to their S3 sinks")

@@ -90,21 +90,29 @@ def quarantine_sink(config: PipelineConfig) -> S3SinkConfig:
 
 
 def envelopes(s3: Any, config: PipelineConfig) -> list[tuple[str, dict[str, Any]]]:
-    """(where: s3://bucket/key#line, envelope) of every quarantined record: objects oldest
-    first, the records of one object in their source order."""
+    """(where: s3://bucket/key#line, envelope) of every quarantined record, in the order
+    the records arrived (by the second), then by source partition and position: the same
+    order, and so the same numbers, every time it is listed."""
     sink = quarantine_sink(config)
     prefix = sink.prefix.strip("/") + "/" if sink.prefix.strip("/") else ""
-    objects = []
-    for key, _ in _keys(s3, sink.bucket, prefix):
-        rows = read_rows(s3, sink.bucket, key)
-        oldest = min((str(row.get("quarantined_at", "")) for row in rows), default="")
-        objects.append((oldest, key, rows))
-    objects.sort(key=lambda item: (item[0], item[1]))
-    return [
+    found = [
         (f"s3://{sink.bucket}/{key}#{line}", row)
-        for _, key, rows in objects
-        for line, row in enumerate(rows, start=1)
+        for key, _ in _keys(s3, sink.bucket, prefix)
+        for line, row in enumerate(read_rows(s3, sink.bucket, key), start=1)
     ]
+    found.sort(key=lambda item: _arrival_order(item[1]))
+    return found
+
+
+def _arrival_order(envelope: dict[str, Any]) -> tuple[str, str, str, int, int]:
+    sequence = str(envelope.get("sequence_number", "0"))
+    return (
+        str(envelope.get("arrival_time", ""))[:19],  # to the second: puts share it
+        str(envelope.get("source", "")),
+        str(envelope.get("partition", "")),
+        int(sequence) if sequence.isdigit() else 0,
+        int(envelope.get("sub_sequence_number") or 0),
+    )
 
 
 def render_line(number: int, envelope: dict[str, Any], width: int = 100) -> str:

@@ -189,31 +189,8 @@ def test_the_tutorial_takes_an_empty_folder_to_lake_database_and_quarantine(
             follow(session, step)
         sqlite_s = time.monotonic() - started
 
-        # THEN the lake holds the good records, each route in its folder
-        readings = lake_rows(session.outputs, "readings")
-        assert sorted(r["reading_id"] for r in readings) == ["r-1", "r-2", "r-3"]
-        assert {r["temperature_f"] for r in readings} == {142.7, 145.4, 39.56}
-        listing = session.outputs["sluice lake ls --config pipeline.toml"]
-        assert "/lake/readings/dt=" in listing and "/lake/alerts/dt=" in listing
-        assert listing.splitlines()[-1].endswith(", 4 record(s)"), listing
-        # the database holds them, upserted on their keys
-        with sqlite3.connect(folder / "iot.db") as db:
-            stored = db.execute("SELECT reading_id FROM readings ORDER BY 1").fetchall()
-            alerts = db.execute("SELECT alert_id, level FROM alerts").fetchall()
-        assert stored == [("r-1",), ("r-2",), ("r-3",)] and alerts == [("a-1", "warning")]
-        # and the quarantine the four bad ones, with their stages
-        listed = session.outputs["sluice quarantine ls --config pipeline.toml"]
-        stages = re.findall(r"\s(\w+/\w+)\s", listed)
-        assert sorted(stages) == sorted(
-            [
-                "validate/SchemaViolation",
-                "validate/SchemaViolation",
-                "decode/InvalidJson",
-                "route/UnknownRoute",
-            ]
-        ), listed
-        shown = orjson.loads(session.outputs["sluice quarantine show --config pipeline.toml 1"])
-        assert shown["data"].startswith('{"type": "reading"') and shown["stage"] == "validate"
+        # THEN the lake, the database and the quarantine hold what the page says
+        assert_lake_sqlite_and_quarantine(session)
 
         # WHEN the PostgreSQL step is followed too
         try:
@@ -225,15 +202,7 @@ def test_the_tutorial_takes_an_empty_folder_to_lake_database_and_quarantine(
             follow(session, step)
 
         # THEN schema iot was created, with both tables and their rows
-        with psycopg.connect(PG_URL) as conn:
-            pg_readings = conn.execute(
-                "SELECT reading_id, temperature_f FROM iot.readings ORDER BY 1"
-            ).fetchall()
-            pg_alerts = conn.execute("SELECT alert_id FROM iot.alerts").fetchall()
-        assert pg_readings == [("r-1", 142.7), ("r-2", 145.4), ("r-3", 39.56)]
-        assert pg_alerts == [("a-1",)]
-        connect = session.outputs["sluice validate --config pipeline.toml --connect"]
-        assert "FAIL" not in connect and "create_table will create it" in connect
+        assert_postgres(session)
         print(
             f"tutorial: {sqlite_s:.1f} s to lake, SQLite and quarantine; "
             f"{time.monotonic() - started:.1f} s with PostgreSQL"
@@ -243,6 +212,51 @@ def test_the_tutorial_takes_an_empty_folder_to_lake_database_and_quarantine(
             process.terminate()
             process.wait(timeout=30)
         _drop_schema()
+
+
+def assert_lake_sqlite_and_quarantine(session: Session) -> None:
+    """The good records in the lake, each route in its folder, and in SQLite; the four bad
+    ones in the quarantine with their stages; `show 1` the first one `ls` lists."""
+    folder = session.folder
+    readings = lake_rows(session.outputs, "readings")
+    assert sorted(r["reading_id"] for r in readings) == ["r-1", "r-2", "r-3"]
+    assert {r["temperature_f"] for r in readings} == {142.7, 145.4, 39.56}
+    listing = session.outputs["sluice lake ls --config pipeline.toml"]
+    assert "/lake/readings/dt=" in listing and "/lake/alerts/dt=" in listing
+    assert listing.splitlines()[-1].endswith(", 4 record(s)"), listing
+    # the database holds them, upserted on their keys
+    with sqlite3.connect(folder / "iot.db") as db:
+        stored = db.execute("SELECT reading_id FROM readings ORDER BY 1").fetchall()
+        alerts = db.execute("SELECT alert_id, level FROM alerts").fetchall()
+    assert stored == [("r-1",), ("r-2",), ("r-3",)] and alerts == [("a-1", "warning")]
+    # and the quarantine the four bad ones, with their stages
+    listed = session.outputs["sluice quarantine ls --config pipeline.toml"]
+    stages = re.findall(r"\s(\w+/\w+)\s", listed)
+    assert sorted(stages) == sorted(
+        [
+            "validate/SchemaViolation",
+            "validate/SchemaViolation",
+            "decode/InvalidJson",
+            "route/UnknownRoute",
+        ]
+    ), listed
+    # show 1 is the first record ls listed, with its bytes as text
+    shown = orjson.loads(session.outputs["sluice quarantine show --config pipeline.toml 1"])
+    first = listed.splitlines()[0].split()
+    assert first[0] == "1" and f"{shown['stage']}/{shown['error_type']}" == first[2]
+    assert shown["data"].startswith(('{"type": "reading"', '{"type": "heartbeat"'))
+
+
+def assert_postgres(session: Session) -> None:
+    with psycopg.connect(PG_URL) as conn:
+        pg_readings = conn.execute(
+            "SELECT reading_id, temperature_f FROM iot.readings ORDER BY 1"
+        ).fetchall()
+        pg_alerts = conn.execute("SELECT alert_id FROM iot.alerts").fetchall()
+    assert pg_readings == [("r-1", 142.7), ("r-2", 145.4), ("r-3", 39.56)]
+    assert pg_alerts == [("a-1",)]
+    connect = session.outputs["sluice validate --config pipeline.toml --connect"]
+    assert "FAIL" not in connect and "create_table will create it" in connect
 
 
 def _drop_schema() -> None:

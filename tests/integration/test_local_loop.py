@@ -195,10 +195,12 @@ def test_run_emulator_without_an_endpoint_says_its_emulator_is_private(tmp_path:
 
 
 @pytest.mark.parametrize("key", ["device_id", None])
-def test_put_partition_keys_come_from_the_field_or_are_random(key: str | None) -> None:
+def test_put_partition_keys_come_from_the_field_or_the_line(key: str | None) -> None:
     from consumer.local.put import partition_key
 
     line = b'{"device_id": "boiler-1"}'
     found = partition_key(line, key)
     assert (found == "boiler-1") if key else (len(found) == 32 and found != "boiler-1")
-    assert len(partition_key(b"not json", "device_id")) == 32
+    # no field: a digest, the same for the same line (a rerun lands on the same shards)
+    assert partition_key(b"not json", "device_id") == partition_key(b"not json", None)
+    assert partition_key(b"not json", None) != partition_key(b"not json!", None)
