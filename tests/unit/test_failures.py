@@ -3,6 +3,8 @@ The whole commands against real faults: tests/e2e/test_cli_faults.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -100,3 +102,19 @@ def test_a_call_names_the_resource_of_its_parameters(
 def test_an_endpoint_without_a_scheme_is_a_configuration_error(url: str) -> None:
     with pytest.raises(ConfigError, match="is not an http\\(s\\) URL"):
         check_endpoint(url)
+
+
+def test_a_broken_user_module_is_a_configuration_error_naming_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consumer.loading import load_object
+
+    # GIVEN a schema module with a syntax error, and one that raises while imported
+    (tmp_path / "broken_syntax_i24.py").write_text("class Reading(BaseModel)\n    x: int\n")
+    (tmp_path / "broken_import_i24.py").write_text("x = 1 / 0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # WHEN they are loaded THEN the config field, the file and line, or the error are named
+    with pytest.raises(ConfigError, match=r"routes\.0\.schema: .*broken_syntax_i24\.py, line 1"):
+        load_object("broken_syntax_i24:Reading", "routes.0.schema")
+    with pytest.raises(ConfigError, match="failed: ZeroDivisionError: division by zero"):
+        load_object("broken_import_i24:Reading", "routes.0.schema")
