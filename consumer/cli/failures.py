@@ -156,10 +156,16 @@ def _botocore_error(exc: BaseException) -> Failure | None:
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        where = (
+            "for the emulator any value works, e.g. `testing`"
+            if _local()
+            else "AWS_ENDPOINT_URL is unset, so this is AWS; for the emulator, export the "
+            "lines `sluice emulator start` printed"
+        )
         return Failure(
             RUNTIME,
             "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY (for the emulator any value works, e.g. `testing`)",
+            f"AWS_SECRET_ACCESS_KEY ({where})",
         )
     if isinstance(exc, bx.TokenRetrievalError | bx.SSOError):
         return Failure(RUNTIME, f"the AWS credentials have expired: {one_line(str(exc))}")

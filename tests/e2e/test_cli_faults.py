@@ -322,3 +322,20 @@ def test_debug_logs_still_show_the_traceback(files: dict[str, str]) -> None:
     assert any("Traceback" in entry.get("exc", "") for entry in logged), done.stderr[-2000:]
     assert done.stderr.splitlines()[-1].startswith("sluice: cannot reach")
     assert done.returncode == 1
+
+
+@pytest.mark.parametrize("command", ["run", "put", "lake ls", "dlq inspect"])
+def test_no_credentials_and_no_endpoint_say_how_to_reach_the_emulator(
+    command: str, files: dict[str, str]
+) -> None:
+    # GIVEN a shell without keys and without AWS_ENDPOINT_URL (the exports forgotten)
+    env = sluice_env(
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        env.pop(name)
+    # WHEN a command needs AWS THEN one line says what is missing and points at the exports
+    done = sluice(AWS_COMMANDS[command], files, env)
+    assert_one_line(done, 1, r"no AWS credentials found: .*`sluice emulator start` printed")
