@@ -10,12 +10,19 @@ INFRA_STAMP := $(INFRA_VENV)/.installed
 .PHONY: localstack localstack-venv test-localstack
 KILLS ?= 50
 
+# The install's output (pip's notices, setuptools' build warnings) goes to a log instead of
+# the first screen of `make demo`; when a step fails, its log's tail is shown and make stops.
+INSTALL = PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install --progress-bar off
+
 $(STAMP): pyproject.toml requirements/kcl-test.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/kcl-test.txt
-	touch $(STAMP)
+	@echo "setting up $(VENV) (once; the install's output is in $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(INSTALL) --upgrade pip \
+	  && $(INSTALL) -e '.[dev]' \
+	  && $(INSTALL) --no-deps --require-hashes -r requirements/kcl-test.txt; \
+	} > $(VENV)/install.log 2>&1 \
+	  || { tail -n 30 $(VENV)/install.log; echo "install failed: $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
 
 ## demo: the whole pipeline on the embedded AWS emulator, with a report
 ##       (make demo DATABASE_URL=postgresql://... writes the database sink to PostgreSQL)
@@ -42,10 +49,13 @@ typecheck: $(STAMP)
 
 # checkov and hadolint live in their own venv: they pin dependencies of their own.
 $(INFRA_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(INFRA_VENV)
-	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
-	$(INFRA_VENV)/bin/pip install --quiet '.[infra]'
-	touch $(INFRA_STAMP)
+	@echo "setting up $(INFRA_VENV) (once; the install's output is in $(INFRA_VENV)/install.log)"
+	@$(PYTHON) -m venv $(INFRA_VENV)
+	@{ $(INFRA_VENV)/bin/pip install --progress-bar off --upgrade pip \
+	  && $(INFRA_VENV)/bin/pip install --progress-bar off '.[infra]'; \
+	} > $(INFRA_VENV)/install.log 2>&1 \
+	  || { tail -n 30 $(INFRA_VENV)/install.log; echo "install failed: $(INFRA_VENV)/install.log"; exit 1; }
+	@touch $(INFRA_STAMP)
 
 ## infra-check: checkov over infra/ and the Dockerfile, hadolint; fails on any new finding
 infra-check: $(INFRA_STAMP)

@@ -11,6 +11,11 @@ class ConfigError(EtlError):
     """The pipeline configuration is invalid; the message names the field."""
 
 
+class UsageError(ConfigError, ValueError):
+    """A command-line argument is invalid (`--part 2/2`); exits 2, like a configuration
+    error. A ValueError too, for callers that validate arguments that way."""
+
+
 class RecordError(EtlError):
     """A single record failed a stage. It is data for the quarantine, never fatal.
 
@@ -27,6 +32,12 @@ class RecordError(EtlError):
 
 class SinkError(EtlError):
     """A sink could not confirm a write after its retry budget; nothing was acked."""
+
+
+class SinkConfigError(SinkError, ConfigError):
+    """A sink write failed in a way the configuration causes (a NOT NULL column the route
+    does not write, a schema that does not exist), so every retry and every restart would
+    fail the same way: the consumer stops at once with this diagnosis, exit 2."""
 
 
 class SourceError(EtlError):

@@ -77,6 +77,9 @@ class Batch:
     stage: str | None = None
     """Written for a cut not committed yet (the SQS ledger's): object stores stage it and
     make it visible at `Sink.publish(stage)`; databases ignore it (upserts)."""
+    table: str | None = None
+    """The route's own table in database sinks (`routes[].table`); else the sink's, else
+    the route name (consumer/sinks/rows.py `target_table`)."""
 
     @property
     def nbytes(self) -> int:
@@ -108,3 +111,4 @@ class RouteKeys:
     key_fields: tuple[str, ...] = ()
     version_field: str | None = None
     column_types: Mapping[str, Any] | None = None
+    table: str | None = None

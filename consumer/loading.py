@@ -17,6 +17,13 @@ def load_object(path: str, field: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"{field}: cannot import module {module_name!r}: {exc}") from exc
+    except SyntaxError as exc:  # the user's code: where, not a traceback of sluice
+        where = f"{exc.filename}, line {exc.lineno}"
+        raise ConfigError(f"{field}: {where}: {exc.msg}") from exc
+    except Exception as exc:  # raised while importing it (--log-level debug: the traceback)
+        raise ConfigError(
+            f"{field}: importing module {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     obj: Any = module
     for part in attr.split("."):
         try:

@@ -208,6 +208,8 @@ def scenario_report(result: Any, out_dir: Path, stem: str = "scenario") -> Writt
         "p99_latency_s": result.latency(99),
         "max_latency_s": max(result.latencies) if result.latencies else float("nan"),
         **{f"sent_{k}": v for k, v in result.sent.summary().items() if k != "per_second"},
+        # records_produced (read back) = sent_records (the profile) + the warm-up record
+        "warmup_records": result.checks["records_produced"] - result.sent.records,
         **result.checks,
         "sluice_exit": result.sluice_exit,
     }

@@ -8,6 +8,10 @@ do. A crash between the two steps only repeats idempotent writes on the next run
 
 Envelopes of stage ``quality`` hold an output row that failed a data quality check, not a
 record: the pipeline cannot take them again, so they are kept as they are.
+
+Its figures: `records` the envelopes read, `written` those that passed now, `quarantined`
+those still in the quarantine (failing again, or quality rejections kept); so records =
+written + quarantined.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ def replay(
             passed.append(replayed)
             outcomes.append((items, False))
         job.feed(params.source, key, passed, outcomes=outcomes)
+        result.records += len(objects[key])  # records = written + quarantined
         result.written += len(passed)
         result.quarantined += len(still_failing)
         if still_failing:

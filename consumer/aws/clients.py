@@ -2,7 +2,9 @@
 
 `AWS_ENDPOINT_URL` (read natively by boto3) points every client at LocalStack or the
 embedded emulator; `endpoint_url` here overrides it for one process, which is what the
-emulator and the tests use.
+emulator and the tests use. An endpoint without a scheme is a configuration error here,
+not a ValueError inside botocore; a failed call names its resource
+(consumer/aws/resources.py).
 
 LocalStack mode (`sluice --localstack`, `SLUICE_LOCALSTACK=1`, or `localstack=True`) builds
 sessions and clients the way LocalStack's own client library does: localstack-client
@@ -23,11 +25,13 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.utils import parse_timestamp
 
+from consumer.aws import resources
 from consumer.aws.localstack import (
     localstack_credentials,
     localstack_endpoint,
     localstack_requested,
 )
+from consumer.errors import ConfigError
 
 
 def fast_timestamp(value: Any) -> datetime:
@@ -45,6 +49,19 @@ def fast_timestamp(value: Any) -> datetime:
         slow: datetime = parse_timestamp(value)
         return slow
     return parsed
+
+
+def check_endpoint(url: str | None) -> str | None:
+    """The endpoint, refused early when botocore would refuse it deep in a call stack."""
+    if url is None:
+        return None
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL {url!r} is not an http(s) URL: write it as "
+            f"http://{url.split('://')[-1]} (or unset it to use AWS)"
+        )
+    return url
 
 
 class AwsClients:
@@ -68,8 +85,11 @@ class AwsClients:
         self._explicit_endpoint = endpoint_url
         if self.localstack and not endpoint_url:
             endpoint_url = localstack_endpoint()
-        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self.endpoint_url = check_endpoint(
+            endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        )
         self._session = self._new_session()
+        resources.register(self._session.events)  # failed calls name their resource
         factory = self._session._session.get_component("response_parser_factory")
         factory.set_parser_defaults(timestamp_parser=fast_timestamp)
         self._clients: dict[str, Any] = {}

@@ -196,9 +196,14 @@ def policy_lines(plan: Plan) -> list[str]:
 
 
 def render(plan: Plan) -> str:
-    drain = "never" if plan.peak_drain_s is None else f"{plan.peak_drain_s:,.0f} s"
     first = plan.peak_first_scale_out_s
     first_out = "no scale-out" if first is None else f"first scale-out {first:,.0f} s after it"
+    if plan.peak_drain_s is None:
+        drain = "backlog never drained"
+    elif plan.peak_drain_s == 0:  # the tasks kept up: nothing queued to drain
+        drain = "no backlog (the tasks keep up with it)"
+    else:
+        drain = f"backlog drained in {plan.peak_drain_s:,.0f} s"
     lines = [
         f"sluice plan: {plan.rate:,.0f} records/s x {plan.record_bytes:,} bytes from "
         f"{plan.source}, latency target {plan.latency_target_s:g} s",
@@ -214,8 +219,8 @@ def render(plan: Plan) -> str:
         *policy_lines(plan),
         f"cooldowns          scale-out {plan.scale_out_cooldown_s:g} s, "
         f"scale-in {plan.scale_in_cooldown_s:g} s",
-        f"simulated step     {first_out}, peak {plan.peak_tasks} tasks, backlog drained in "
-        f"{drain}, worst latency {plan.peak_max_latency_s:,.1f} s",
+        f"simulated step     {first_out}, peak {plan.peak_tasks} tasks, {drain}, "
+        f"worst latency {plan.peak_max_latency_s:,.1f} s",
         f"monthly cost       {plan.monthly_usd_steady:,.2f} USD at the steady rate"
         f"{', with the shards above' if plan.source == 'kinesis' else ''}:",
         "",
@@ -233,7 +238,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-target", type=float, default=60.0, help="seconds (default: %(default)g)"
     )
-    parser.add_argument("--source", choices=["kinesis", "sqs"], default="sqs")
+    parser.add_argument(
+        "--source",
+        choices=["kinesis", "sqs"],
+        default="kinesis",
+        help="default: %(default)s, as for sluice cost",
+    )
     parser.add_argument(
         "--per-task-records-per-s",
         type=float,

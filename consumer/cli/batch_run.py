@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from batch_jobs.parts import parse_part
+from batch_jobs.parts import parse_params, parse_part
 from batch_jobs.registry import pipeline_jobs, run_job
 
 
@@ -48,9 +48,9 @@ def run_job_command(args: argparse.Namespace) -> int:
     from consumer.config import load_config
     from consumer.runtime.protection import ScaleInProtection
 
-    params = dict(item.split("=", 1) for item in args.param)
-    config = load_config(args.config)
+    params = parse_params(args.param)
     part = parse_part(args.part)
+    config = load_config(args.config)
     # A part run by a service is protected from scale-in while it runs; a standalone
     # RunTask is told by its agent that protection does not apply, once.
     protection = ScaleInProtection(config.protection)

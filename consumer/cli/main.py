@@ -12,22 +12,32 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
 from consumer import __version__
 from consumer.aws.localstack import localstack_requested, use_localstack
-from consumer.errors import ConfigError, EtlError
+from consumer.cli import local_loop
 
 DEFAULT_CONFIG = "examples/clickstream/pipeline.toml"
 log = logging.getLogger("sluice")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (exit 2); subcommands inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: invalid argument: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sluice",
         description="Containerized ETL for AWS: Kinesis and SQS in; S3 lake and databases out.",
+        epilog="Exit codes: 0 success, 1 a runtime failure, 2 a configuration or argument "
+        "error; failures are one line on stderr (--log-level debug adds the traceback). "
+        "First steps: docs/tutorial.md.",
     )
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
     parser.add_argument(
@@ -57,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--emulator",
         action="store_true",
-        help="start the embedded AWS emulator and create the stream, table, buckets "
-        "(with --localstack: create them on LocalStack)",
+        help="create the stream or queue, tables and buckets first, on the emulator at "
+        "AWS_ENDPOINT_URL (sluice emulator start), or on a private one started for this "
+        "run when it is unset (with --localstack: on LocalStack)",
     )
 
     from consumer.cli.batch import add_arguments as batch_arguments
@@ -93,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
     validate.add_argument("--config", required=True)
+    validate.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check that the source, the sinks' databases, schemas, tables and buckets "
+        "exist and are writable (a probe object is written to and deleted from each bucket)",
+    )
 
     dlq = commands.add_parser("dlq", help="inspect or redrive a dead-letter queue")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -109,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     quality_arguments(commands.add_parser("quality", help="data quality: scores, failing checks"))
 
     _jobs_arguments(commands)
+    local_loop.add_arguments(commands)  # emulator start, put, lake, quarantine
 
     demo = commands.add_parser("demo", help="run the demo end to end and report what happened")
     demo.add_argument("--config", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}")
@@ -195,9 +213,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from consumer.runtime.service import build_service
 
     config = load_config(args.config)
-    embedded = args.emulator and not args.localstack
-    with embedded_emulator() if embedded else nullcontext(None) as endpoint:
+    private = args.emulator and not args.localstack and not os.environ.get("AWS_ENDPOINT_URL")
+    with embedded_emulator() if private else nullcontext(None) as endpoint:
         aws = AwsClients(endpoint_url=endpoint)
+        if private:
+            log.warning(
+                "AWS_ENDPOINT_URL is unset: started a private emulator, empty, gone when this "
+                "run ends (sluice emulator start keeps one up)",
+                extra={"endpoint": endpoint},
+            )
         if args.emulator:
             provision(config, aws)
         service = build_service(config, Path.cwd(), aws)
@@ -249,6 +273,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from consumer.pipeline.route import Route
     from consumer.pipeline.router import Router
     from consumer.quality.gate import RouteQuality
+    from consumer.sinks.tables import check_tables
 
     config = load_config(args.config)
     routes = [Route(route, index) for index, route in enumerate(config.routes)]
@@ -256,12 +281,39 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for index, route in enumerate(config.routes):
         if route.quality is not None:  # imports its predicates and corrections
             RouteQuality(route.name, route.quality, f"routes.{index}.quality")
+    check_tables(config, routes)  # shared tables, keys, identifiers
+    if args.connect:
+        return _validate_connect(config, routes)
     sys.stdout.write(
         orjson.dumps(
             config.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
         ).decode()
         + "\n"
     )
+    return 0
+
+
+def _validate_connect(config: Any, routes: Any) -> int:
+    """Every resource the pipeline names, asked: one line each, exit 2 if any failed."""
+    from consumer.aws.clients import AwsClients
+    from consumer.cli.failures import explain, one_line
+    from consumer.runtime.preflight import preflight
+
+    def why(exc: BaseException) -> str:
+        failure = explain(exc)
+        return failure.line if failure is not None else one_line(f"{type(exc).__name__}: {exc}")
+
+    checks = preflight(config, routes, AwsClients(), Path.cwd(), why)
+    for check in checks:
+        sys.stdout.write(check.render() + "\n")
+    failed = sum(not check.ok for check in checks)
+    if failed:
+        print(
+            f"sluice: validate --connect: {failed} of {len(checks)} checks failed (listed "
+            "on stdout)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -354,7 +406,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from consumer.logs import setup_logging
 
     args = _parser().parse_args(argv)
-    setup_logging(args.log_level or ("WARNING" if args.command == "demo" else "INFO"))
+    level = args.log_level or ("WARNING" if args.command == "demo" else "INFO")
+    try:
+        setup_logging(level)
+    except ValueError:
+        print(
+            f"sluice: invalid argument: --log-level {level}: use DEBUG, INFO, WARNING or ERROR",
+            file=sys.stderr,
+        )
+        return 2
     if args.localstack:
         log.info("using LocalStack", extra={"endpoint": use_localstack()})
     handlers = {
@@ -369,15 +429,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kcl": cmd_kcl,
         "jobs": cmd_jobs,
         "quality": cmd_quality,
+        **local_loop.HANDLERS,
     }
     try:
         return handlers[args.command](args)
-    except ConfigError as exc:
-        print(f"sluice: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except EtlError as exc:
-        log.error("failed", extra={"error": str(exc)}, exc_info=True)
+    except Exception as exc:
+        return _failed(exc)
+
+
+def _failed(exc: Exception) -> int:
+    """An expected failure as one line on stderr (the traceback only at DEBUG), with the
+    README's exit code; anything else is a bug and keeps its traceback."""
+    from consumer.cli.failures import explain
+
+    failure = explain(exc)
+    if failure is None:
+        log.critical("unexpected error (a bug in sluice: please report it)", exc_info=True)
         return 1
+    log.debug("the failure below, with its traceback", exc_info=True)
+    print(f"sluice: {failure.line}", file=sys.stderr)
+    return failure.code
 
 
 if __name__ == "__main__":  # pragma: no cover

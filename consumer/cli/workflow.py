@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from batch_jobs.parts import parse_part
+from batch_jobs.parts import parse_params, parse_part
 from consumer.cli.batch_launch import add_batch_options
 from consumer.errors import ConfigError
 
@@ -194,7 +194,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise ConfigError("--parts N is an AWS Batch array job: --launch batch, without --part")
     spec = JobSpec(
         job=args.job,
-        params=dict(item.split("=", 1) for item in args.param),
+        params=parse_params(args.param),
         config=args.config,
         part=args.part,
         launch="inline" if args.launch == "inline" else "ecs",

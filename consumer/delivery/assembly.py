@@ -20,6 +20,7 @@ from consumer.pipeline.route import Route
 from consumer.pipeline.router import Router
 from consumer.quality.gate import RouteQuality
 from consumer.sinks.base import BuildContext, Sink
+from consumer.sinks.tables import check_tables
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Assembly:
 def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembly:
     ctx = BuildContext(aws=aws, base_dir=base_dir)
     routes = [Route(route_config, index) for index, route_config in enumerate(config.routes)]
+    check_tables(config, routes)  # what would block a shard, refused before it runs
     sinks: dict[str, Sink] = {name: cfg.build(name, ctx) for name, cfg in config.sinks.items()}
     quarantine = config.quarantine.build("quarantine", ctx)
     sinks_by_route: dict[str, list[Sink]] = {
@@ -67,7 +69,8 @@ def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembl
         "default_limits": config.buffer,
         "route_limits": {r.name: r.config.buffer for r in routes if r.config.buffer},
         "route_keys": {
-            r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types) for r in routes
+            r.name: RouteKeys(r.config.key, r.config.version_field, r.column_types, r.config.table)
+            for r in routes
         },
     }
     quality = {

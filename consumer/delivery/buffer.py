@@ -164,4 +164,5 @@ class PartitionBatcher:
             key_fields=keys.key_fields,
             version_field=keys.version_field,
             column_types=keys.column_types,
+            table=keys.table,
         )

@@ -10,8 +10,10 @@ ack, the stats and the hooks (metrics, health, protection), so each appears once
 
 Delivery: a cut is acked only after every sink of every batch in it confirmed; a failed
 write is retried as a whole cut up to `cut_attempts` times, then raises `SinkError` with
-nothing acked. At most one cut per partition is ever written and not acked, which is what
-makes replays overwrite S3 objects instead of duplicating them (docs/decisions.md).
+nothing acked; a `SinkConfigError` (a sink's diagnosis of an error its config causes) is
+raised at once, since every attempt would fail the same way. At most one cut per
+partition is ever written and not acked, which is what makes replays overwrite S3 objects
+instead of duplicating them (docs/decisions.md).
 
 Pull sources are driven by `run`; a push source (the KCL child, whose daemon calls it)
 calls `take`, `flush` and `discard` itself.
@@ -29,7 +31,7 @@ from consumer.delivery.buffer import PartitionBatcher
 from consumer.delivery.hooks import FlushInfo, Hooks
 from consumer.delivery.retry import RetryConfig, backoff_delay
 from consumer.delivery.stats import Stats
-from consumer.errors import SinkError
+from consumer.errors import ConfigError, SinkError
 from consumer.flow import Cut, Processed
 from consumer.pipeline.process import Pipeline
 from consumer.sources.base import Source, Unit
@@ -228,7 +230,8 @@ class Engine:
                 retried = self.flusher.write(cut)
             except Exception as exc:
                 hooks.on_flush_failed(name, exc)
-                if not isinstance(exc, SinkError) or attempt + 1 == self.cut_attempts:
+                permanent = not isinstance(exc, SinkError) or isinstance(exc, ConfigError)
+                if permanent or attempt + 1 == self.cut_attempts:
                     raise
                 self._before_next_attempt(cut, attempt, exc)
                 continue

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from consumer.delivery.retry import RetryConfig, call_with_retry
-from consumer.errors import SinkError
+from consumer.errors import ConfigError, SinkError
 from consumer.flow import Batch, Cut
 from consumer.quality.cut import apply_quality
 from consumer.quality.gate import RouteQuality
@@ -54,6 +54,9 @@ class Flusher:
                     )
                 )
         errors = [exc for exc in (f.exception() for f in futures) if exc is not None]
+        diagnosed = [exc for exc in errors if isinstance(exc, ConfigError)]
+        if diagnosed:  # the config causes it: say so, not "flush failed"
+            raise diagnosed[0]
         if errors:
             raise SinkError(
                 f"flush of {cut.partition} up to {cut.last} failed: {errors[0]}"

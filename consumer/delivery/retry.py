@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumer.errors import SinkError
+from consumer.errors import ConfigError, SinkError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -44,11 +44,14 @@ def call_with_retry(
     """Run `func`; retry retriable failures; raise `SinkError` when the budget is spent.
 
     A non-retriable failure raises `SinkError` at once: retrying it would only delay the
-    loud failure the operator must see.
+    loud failure the operator must see; a `ConfigError` (a sink's diagnosis of an error
+    its config causes, `SinkConfigError`) is raised as it is.
     """
     for attempt in range(config.max_attempts):
         try:
             return func()
+        except ConfigError:
+            raise  # the config causes it: every attempt would fail the same way
         except Exception as exc:
             if not is_retriable(exc):
                 raise SinkError(f"{what}: non-retriable error: {exc!r}") from exc

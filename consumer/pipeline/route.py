@@ -36,6 +36,9 @@ class RouteConfig(BaseModel):
     )
     sinks: tuple[str, ...] = Field(min_length=1)
     key: tuple[str, ...] = Field((), description="row fields that identify a row in databases")
+    table: str | None = Field(
+        None, description="this route's table in its database sinks; else the sink's, else name"
+    )
     version_field: str | None = Field(None, description="monotonic guard for database upserts")
     partition: PartitionConfig = PartitionConfig()
     buffer: BufferConfig | None = None

@@ -21,10 +21,11 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumer.errors import EtlError
+from consumer.errors import EtlError, SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, SinkBase
-from consumer.sinks.rows import one_per_key
+from consumer.sinks.diagnosis import dynamodb as diagnose
+from consumer.sinks.rows import one_per_key, target_table
 
 _CHUNK = 25
 _RETRIABLE_CODES = frozenset(
@@ -86,7 +87,16 @@ class DynamoDbSink(SinkBase):
         self._pool = ThreadPoolExecutor(config.max_workers, thread_name_prefix=f"ddb-{name}")
 
     def write(self, batch: Batch) -> None:
-        table = self.config.table or batch.route
+        table = target_table(batch, self.config.table)
+        try:
+            self._write(batch, table)
+        except ClientError as exc:
+            diagnosis = diagnose(exc, table, batch.route)
+            if diagnosis is None:
+                raise
+            raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
+
+    def _write(self, batch: Batch, table: str) -> None:
         rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
         items = [to_item(row) for row in rows]
         if batch.version_field:

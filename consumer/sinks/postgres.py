@@ -6,45 +6,32 @@ older row never overwrites a newer one. Rows are collapsed to one per key and in
 key order, so concurrent writers take row locks in the same order. Deadlocks,
 serialization failures and lost connections are retriable; the pool replaces broken
 connections. No statement is built from values: identifiers are quoted with
-`psycopg.sql`, values travel through COPY. Passwords are never logged.
+`psycopg.sql`, values travel through COPY. Passwords are never logged. `create_table`
+creates a missing schema, table and columns. An error the configuration causes is not
+retried: it stops the consumer with a diagnosis (consumer/sinks/diagnosis.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, Literal, get_args
-from uuid import UUID
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from consumer.errors import SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, RowCheck, SinkBase
-from consumer.sinks.rows import columns_of, one_per_key
+from consumer.sinks.diagnosis import postgres as diagnose
+from consumer.sinks.postgres_sql import adapt, has_nul, pg_type, table_identifier, upsert_statement
+from consumer.sinks.rows import columns_of, one_per_key, target_table
 
 log = logging.getLogger(__name__)
 
-# Checked in order: bool before int, datetime before date (subclasses first).
-_PG_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "bigint"),
-    (float, "double precision"),
-    (str, "text"),
-    (Decimal, "numeric"),
-    (datetime, "timestamptz"),
-    (date, "date"),
-    (UUID, "uuid"),
-    (dict, "jsonb"),
-    (list, "jsonb"),
-    (bytes, "bytea"),
-)
 _RETRIABLE = (
     psycopg.OperationalError,
     psycopg.errors.DeadlockDetected,
@@ -63,6 +50,11 @@ class PostgresSinkConfig(BaseModel):
         None, description="postgresql://user:password@host:port/db; libpq PG* env when unset"
     )
     table: str | None = Field(None, description="target table; the route name when unset")
+    quoted_identifiers: bool = Field(
+        False,
+        description="accept table, schema and column names that need quoting (spaces, "
+        "quotes, dots, upper case); sluice quotes them, so they are created exactly as written",
+    )
     db_schema: str | None = Field(None, description="schema of the tables; search_path when unset")
     create_table: bool = Field(False, description="create missing tables and columns")
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = (
@@ -98,16 +90,6 @@ def safe_target(conninfo: str) -> str:
     return f"{parts.get('host', 'local')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
 
 
-def adapt(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return Jsonb(value)
-    return value
-
-
-def table_identifier(name: str, schema: str | None) -> sql.Identifier:
-    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
-
-
 class PostgresSink(SinkBase):
     def __init__(self, name: str, config: PostgresSinkConfig) -> None:
         self.name = name
@@ -124,6 +106,8 @@ class PostgresSink(SinkBase):
             open=True,
         )
         self._known_columns: dict[str, set[str]] = {}
+        self._schema_ready = False
+        self._stage = f"sluice_stage_{name}"  # the temporary table a batch is copied into
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
 
     def row_check(self) -> RowCheck:
@@ -134,20 +118,53 @@ class PostgresSink(SinkBase):
         if b"\\u0000" not in line:
             return None
         for column, value in row.items():
-            if "\x00" in column or _has_nul(value):
+            if "\x00" in column or has_nul(value):
                 return f"column {column!r}: PostgreSQL cannot store a NUL character"
         return None
 
     def write(self, batch: Batch) -> None:
+        """Upsert the batch in one transaction; an error the config causes (a NOT NULL
+        column the route does not write, a missing schema) is a `SinkConfigError` naming
+        the target table (consumer/sinks/diagnosis.py)."""
+        table = target_table(batch, self.config.table)
         if not batch.key_fields:
-            raise ValueError(f"sink {self.name}: route {batch.route} declares no key")
-        table = self.config.table or batch.route
+            raise SinkConfigError(f"sink {self.name!r}: route {batch.route!r} declares no key")
+        try:
+            if self.config.create_table:
+                self._ensure_schema()
+            self._write(batch, table)
+        except psycopg.Error as exc:
+            label = ".".join(p for p in (self.config.db_schema, table) if p)
+            diagnosis = diagnose(exc, label, batch.route, self._stage)
+            if diagnosis is None:
+                raise
+            raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
+
+    def _ensure_schema(self) -> None:
+        """`create_table` makes the schema too; only when it is missing, since CREATE
+        SCHEMA IF NOT EXISTS still needs the database's CREATE privilege."""
+        schema = self.config.db_schema
+        if schema is None or self._schema_ready:
+            return
+        with self.pool.connection() as conn:
+            found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if found.fetchone() is None:
+                try:
+                    with conn.transaction():
+                        create = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
+                        conn.execute(create.format(sql.Identifier(schema)))
+                except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateSchema):
+                    pass  # another writer made it between the look and the create
+                log.info("schema created", extra={"sink": self.name, "schema": schema})
+        self._schema_ready = True
+
+    def _write(self, batch: Batch, table: str) -> None:
         rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
         columns = columns_of(rows, batch.key_fields)
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             if self.config.create_table:
                 self._ensure_table(cur, table, rows, columns, batch)
-            stage = sql.Identifier(f"sluice_stage_{self.name}")
+            stage = sql.Identifier(self._stage)
             target = table_identifier(table, self.config.db_schema)
             cur.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
@@ -195,55 +212,11 @@ class PostgresSink(SinkBase):
         self._known_columns[table] = set(columns) | (known or set())
 
     def is_retriable(self, exc: BaseException) -> bool:
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            # two writers creating one table at once collide in the catalog; a retry finds
+            # the table made
+            return exc.diag.schema_name == "pg_catalog"
         return isinstance(exc, _RETRIABLE)
 
     def close(self) -> None:
         self.pool.close()
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def pg_type(rows: Sequence[dict[str, Any]], column: str, declared: Any = None) -> str:
-    """The column type for create-if-missing: from the output model's annotation when the
-    route declares one, else from the first non-null value (text when all are null)."""
-    for candidate in (declared, *get_args(declared)):
-        if isinstance(candidate, type) and candidate is not type(None):
-            return next((name for kind, name in _PG_TYPES if issubclass(candidate, kind)), "text")
-    for row in rows:
-        value = row.get(column)
-        if value is not None:
-            return next((name for kind, name in _PG_TYPES if isinstance(value, kind)), "text")
-    return "text"
-
-
-def upsert_statement(
-    target: sql.Identifier,
-    stage: sql.Identifier,
-    columns: Sequence[str],
-    keys: Sequence[str],
-    version: str | None,
-) -> sql.Composed:
-    names = sql.SQL(", ").join(map(sql.Identifier, columns))
-    key_list = sql.SQL(", ").join(map(sql.Identifier, keys))
-    updates = [c for c in columns if c not in keys]
-    statement = sql.SQL(
-        "INSERT INTO {} AS t ({}) SELECT {} FROM {} ORDER BY {} ON CONFLICT ({}) "
-    ).format(target, names, names, stage, key_list, key_list)
-    if not updates:
-        return statement + sql.SQL("DO NOTHING")
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in updates
-    )
-    statement += sql.SQL("DO UPDATE SET {}").format(assignments)
-    if version:
-        v = sql.Identifier(version)
-        statement += sql.SQL(" WHERE t.{} IS NULL OR EXCLUDED.{} >= t.{}").format(v, v, v)
-    return statement

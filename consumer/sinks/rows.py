@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from consumer.flow import Batch
+
 Row = dict[str, Any]
 
 
@@ -42,3 +44,9 @@ def columns_of(rows: Sequence[Row], keys: Sequence[str]) -> list[str]:
     """Every column any row has, keys first, then by name."""
     names = {name for row in rows for name in row}
     return [*keys, *sorted(names - set(keys))]
+
+
+def target_table(batch: Batch, sink_table: str | None) -> str:
+    """Where a database sink writes a batch: the route's own `table`, else the sink's
+    `table`, else the route name (several routes may share one sink, each its own table)."""
+    return batch.table or sink_table or batch.route

@@ -20,10 +20,11 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumer.errors import SinkError
+from consumer.errors import SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, SinkBase
-from consumer.sinks.rows import columns_of, one_per_key
+from consumer.sinks.diagnosis import sqlite as diagnose
+from consumer.sinks.rows import columns_of, one_per_key, target_table
 
 
 class SqliteSinkConfig(BaseModel):
@@ -32,6 +33,11 @@ class SqliteSinkConfig(BaseModel):
     type: Literal["sqlite"] = "sqlite"
     path: str = Field(description="database file; relative paths start at the working dir")
     table: str | None = Field(None, description="target table; the route name when unset")
+    quoted_identifiers: bool = Field(
+        False,
+        description="accept table, schema and column names that need quoting (spaces, "
+        "quotes, dots, upper case); sluice quotes them, so they are created exactly as written",
+    )
     busy_timeout_s: float = Field(30.0, gt=0)
 
     def build(self, name: str, ctx: BuildContext) -> SqliteSink:
@@ -67,9 +73,20 @@ class SqliteSink(SinkBase):
         self._columns: dict[str, set[str]] = {}
 
     def write(self, batch: Batch) -> None:
+        """Upsert the batch in one transaction; an error the config causes (a table two
+        routes share with different keys) is a `SinkConfigError` (sinks/diagnosis.py)."""
+        table = target_table(batch, self.config.table)
         if not batch.key_fields:
-            raise SinkError(f"sink {self.name}: route {batch.route} declares no key")
-        table = self.config.table or batch.route
+            raise SinkConfigError(f"sink {self.name!r}: route {batch.route!r} declares no key")
+        try:
+            self._write(batch, table)
+        except sqlite3.Error as exc:
+            diagnosis = diagnose(exc, table, batch.route)
+            if diagnosis is None:
+                raise
+            raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
+
+    def _write(self, batch: Batch, table: str) -> None:
         rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
         columns = columns_of(rows, batch.key_fields)
         with self._lock:

@@ -122,6 +122,7 @@ def test_replay_quarantine_after_a_fix(aws: AwsClients, unique: str, tmp_path: P
 
     # THEN all 400 are in the lake and the db once, and the quarantine is empty
     assert first.ok and first.written == 100 and second.written == 0
+    assert (first.records, first.quarantined, second.records) == (100, 0, 0)
     lake = harness.lake_ids()
     assert len(lake) == 400 and max(lake.values()) == 1
     assert len(harness.db_ids()) == 400

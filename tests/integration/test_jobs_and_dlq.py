@@ -28,12 +28,14 @@ def _queues(aws: AwsClients, unique: str, max_receives: int = 2) -> tuple[str, s
     return f"jobs-{unique}", f"jobs-dlq-{unique}"
 
 
-def _send(aws: AwsClients, queue: str, *bodies: Any) -> None:
+def _send(aws: AwsClients, queue: str, *bodies: Any) -> list[str]:
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    ids = []
     for body in bodies:
         text = body if isinstance(body, str) else orjson.dumps(body).decode()
-        sqs.send_message(QueueUrl=url, MessageBody=text)
+        ids.append(sqs.send_message(QueueUrl=url, MessageBody=text)["MessageId"])
+    return ids
 
 
 def test_same_job_twice_has_one_effect_and_bad_specs_go_to_the_dlq(
@@ -84,7 +86,7 @@ def test_a_failing_job_is_retried_then_dead_lettered_and_can_be_redriven(
             raise ConnectionError("upstream down")
         ran.append(params["n"])
 
-    _send(aws, queue, {"job": "flaky", "params": {"n": "1"}, "idempotency_key": "f1"})
+    [sent_id] = _send(aws, queue, {"job": "flaky", "params": {"n": "1"}, "idempotency_key": "f1"})
     ledger = JobLedger(aws.client("dynamodb"), f"ledger-{unique}")
 
     def runner() -> JobRunner:
@@ -106,6 +108,9 @@ def test_a_failing_job_is_retried_then_dead_lettered_and_can_be_redriven(
     [letter] = dlq.inspect(aws.client("sqs"), dead)
     assert (letter.reason["stage"], letter.reason["error_type"]) == ("job", "ConnectionError")
     assert letter.reason["receive_count"] == "2"
+    # with the id it had in the source queue, which inspect shows beside the DLQ copy's
+    assert letter.reason["message_id"] == sent_id != letter.message_id
+    assert f"- {sent_id} (in the DLQ: {letter.message_id})" in dlq.render([letter])
 
     # WHEN the fix is in and the DLQ is redriven
     fixed["ok"] = True

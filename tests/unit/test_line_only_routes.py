@@ -97,6 +97,7 @@ def test_assembly_skips_rows_only_where_every_sink_writes_lines(tmp_path: Path) 
                     "record_type": "b",
                     "schema": f"{__name__}:Event",
                     "sinks": ["lake", "db"],
+                    "key": "id",
                 },
                 {  # quality checks read the batch's rows
                     "name": "checked",

@@ -29,7 +29,7 @@ def test_the_part_comes_from_the_flag_or_the_launchers_index(
     ("text", "env", "message"),
     [
         ("4/4", {}, "need 0 <= i < N"),
-        ("two", {}, "expected i/N"),
+        ("two", {}, "write it as i/N"),
         (None, {"JOB_COMPLETION_INDEX": "1"}, "JOB_COMPLETION_INDEX is 1 but SLUICE_PARTS"),
         (None, {"AWS_BATCH_JOB_ARRAY_INDEX": "0"}, "AWS_BATCH_JOB_ARRAY_INDEX is 0 but"),
         (None, {"AWS_BATCH_JOB_ARRAY_INDEX": "4", "SLUICE_PARTS": "4"}, "need 0 <= i < N"),

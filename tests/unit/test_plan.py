@@ -22,6 +22,8 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_sqs_plan_sizes_from_steady_and_peak_and_sets_the_backlog_target() -> None:
     plan = make_plan(
         _args(
+            "--source",
+            "sqs",
             "--rate",
             "5000",
             "--record-bytes",
@@ -144,5 +146,15 @@ def test_plan_prints_the_scaling_policies_with_their_periods_and_alarms() -> Non
     assert "out after 3 datapoints above target, in after 15 min below 90%" in text
     assert "backlog per task >= 240,000 in one 10 s datapoint: +100/+300/+700 % at 1x/2x/4x" in text
     # AND an SQS plan's surge waits for one minute of queue depth
-    sqs = make_plan(_args("--rate", "1000", "--record-bytes", "500"))
+    sqs = make_plan(_args("--rate", "1000", "--record-bytes", "500", "--source", "sqs"))
     assert sqs.surge_period_s == 60 and "BacklogPerTask (visible messages" in render(sqs)
+
+
+def test_a_step_the_tasks_keep_up_with_says_no_backlog_not_drained_in_0_s() -> None:
+    # GIVEN a load one task carries even at 10x
+    plan = make_plan(_args("--rate", "50", "--record-bytes", "1000"))
+    # WHEN it is rendered THEN it says nothing queued, not "drained in 0 s"
+    text = render(plan)
+    assert plan.peak_drain_s == 0 and "no backlog (the tasks keep up with it)" in text
+    assert "drained in 0 s" not in text
+    assert plan.source == "kinesis"  # the default, as for sluice cost

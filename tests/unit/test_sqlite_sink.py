@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from consumer.errors import SinkError
+from consumer.errors import SinkConfigError
 from consumer.flow import Batch, Position
 from consumer.sinks.sqlite import SqliteSink, SqliteSinkConfig
 
@@ -154,7 +154,7 @@ def test_rows_are_written_in_key_order(
 
 
 def test_a_batch_without_key_fields_is_refused(sink: SqliteSink, make_batch: MakeBatch) -> None:
-    with pytest.raises(SinkError, match="route orders declares no key"):
+    with pytest.raises(SinkConfigError, match="route 'orders' declares no key"):
         sink.write(make_batch([{"id": "a"}], key_fields=()))
 
 

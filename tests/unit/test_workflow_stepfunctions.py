@@ -270,7 +270,7 @@ def test_a_unit_is_named_by_its_task_and_part() -> None:
     assert find_unit(config, "load.0", "2/4") == find_unit(config, "load.0.2")
     with pytest.raises(ConfigError, match=r"--part 2/3: task 'load\.0' has 4 parts"):
         find_unit(config, "load.0", "2/3")
-    with pytest.raises(ConfigError, match="expected i/N"):
+    with pytest.raises(ConfigError, match="write it as i/N"):
         find_unit(config, "load.0", "two")
 
 

@@ -1,7 +1,8 @@
 """Look into a dead-letter queue, and move its messages back after a fix.
 
 `inspect` shows each message with the reason sluice attached when it moved it there
-(`sluice.stage`, `sluice.error_type`, `sluice.message`, `sluice.receive_count`); messages
+(`sluice.stage`, `sluice.error_type`, `sluice.message`, `sluice.receive_count`) and its
+message id in the source queue (`sluice.message_id`: the DLQ's copy has its own); messages
 that SQS moved by its redrive policy show no reason. Inspected messages are made visible
 again before returning. `redrive` sends each message back to its source queue (the
 `sluice.source_queue` attribute, or `--to`) without sluice's attributes, and deletes it
@@ -99,8 +100,12 @@ def render(letters: list[DeadLetter]) -> str:
             if letter.reason
             else "no reason recorded (moved by the queue's redrive policy)"
         )
+        source_id = letter.reason.get("message_id")
+        ids = (  # sluice's copy has an id of its own; SQS's redrive keeps the source's
+            f"{source_id} (in the DLQ: {letter.message_id})" if source_id else letter.message_id
+        )
         lines.append(
-            f"- {letter.message_id} receives={letter.reason.get('receive_count', '?')} "
+            f"- {ids} receives={letter.reason.get('receive_count', '?')} "
             f"from={letter.reason.get('source_queue', '?')}\n    {why}\n"
             f"    body: {letter.body[:200]}"
         )

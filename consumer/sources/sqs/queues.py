@@ -43,7 +43,9 @@ def delete(client: Any, url: str, handles: list[str]) -> list[str]:
 def send_to_dlq(
     client: Any, dlq_url: str, message: dict[str, Any], reason: dict[str, str], fifo: bool
 ) -> None:
-    """Copy `message` to the DLQ with the failure reason as message attributes."""
+    """Copy `message` to the DLQ with the failure reason as message attributes, and its
+    own message id (`sluice.message_id`): the copy gets a new one from SQS."""
+    reason = {**reason, "message_id": message["MessageId"]}
     attributes = {
         **message.get("MessageAttributes", {}),
         **{
