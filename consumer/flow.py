@@ -77,6 +77,9 @@ class Batch:
     stage: str | None = None
     """Written for a cut not committed yet (the SQS ledger's): object stores stage it and
     make it visible at `Sink.publish(stage)`; databases ignore it (upserts)."""
+    positions: list[Position] | None = None
+    """The source position of each row (beside `rows` and `lines`): a table that commits
+    the positions it holds skips, on a replay, the rows it already has (Iceberg)."""
 
     @property
     def nbytes(self) -> int:

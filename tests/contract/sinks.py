@@ -21,7 +21,7 @@ import orjson
 from consumer.aws.clients import AwsClients
 from consumer.delivery.assembly import Assembly
 from consumer.sinks.memory import ListSink
-from consumer.sinks.s3 import object_key
+from consumer.sinks.s3 import iter_parquet, object_key
 from tests.conftest import PG_URL, require
 
 ROUTE = "items"
@@ -62,6 +62,20 @@ class S3Harness:
 
     def down(self, parts: Assembly) -> AbstractContextManager[None]:
         return _unreachable(parts, "s3")
+
+
+class ParquetHarness(S3Harness):
+    name = "s3-parquet"
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "format": "parquet"}
+
+    def rows(self, parts: Assembly) -> list[dict[str, Any]]:
+        return [
+            row
+            for _, rows in iter_parquet(self.aws.client("s3"), self.bucket, "lake")
+            for row in rows
+        ]
 
 
 class SqliteHarness:
@@ -177,6 +191,7 @@ def _unreachable(parts: Assembly, service: str) -> Iterator[None]:
 SinkFactory = Callable[[AwsClients, str, Path], SinkHarness]
 SINKS: dict[str, SinkFactory] = {
     "s3": lambda aws, unique, tmp_path: S3Harness(aws, unique),
+    "s3-parquet": lambda aws, unique, tmp_path: ParquetHarness(aws, unique),
     "sqlite": lambda aws, unique, tmp_path: SqliteHarness(tmp_path),
     "postgres": lambda aws, unique, tmp_path: PostgresHarness(unique),
     "dynamodb": lambda aws, unique, tmp_path: DynamoDbHarness(aws, unique),
