@@ -318,7 +318,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from consumer.local.demo import DemoOptions, render, run_demo
+    from consumer.local.demo import DemoOptions, columns_ok, render, run_demo
 
     options = DemoOptions(
         Path(args.config),
@@ -336,7 +336,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sys.stdout.write(render(figures, options.out, options.database_url) + "\n")
     sys.stdout.write(orjson.dumps(figures).decode() + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["unexpected"] == 0
-    return 0 if ok else 1
+    return 0 if ok and columns_ok(figures) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
