@@ -31,7 +31,10 @@ _TIME = re.compile(
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+"""A line with 19 digits in a row, found as 19 zeros once every digit is a zero: several
+times faster than a regular expression, which backtracks at every digit."""
 _FLOAT_EXACT = 2**53
 _WIDE = Context(prec=80)
 
@@ -56,7 +59,7 @@ def route_check(shape: Shape, model_rows: bool) -> LineCheck | None:
     if not shape.loose_decimals:
 
         def long_ints(line: bytes) -> str | None:
-            return None if _LONG_DIGITS.search(line) is None else full(line)
+            return full(line) if _LONG_RUN in line.translate(_DIGITS_AS_ZERO) else None
 
         return LineCheck(long_ints)
     return LineCheck(full)
