@@ -83,6 +83,16 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
     validate.add_argument("--config", required=True)
+    validate.add_argument(
+        "--ddl",
+        metavar="ROUTE",
+        help="print, instead, the table of ROUTE's JSON Lines or Parquet objects: Athena DDL "
+        "with partition projection, or the Terraform lake_tables entry (docs/lake.md)",
+    )
+    validate.add_argument("--ddl-format", choices=["athena", "terraform"], default="athena")
+    validate.add_argument(
+        "--database", default="sluice_lake", help="Glue database of the DDL (default: %(default)s)"
+    )
 
     dlq = commands.add_parser("dlq", help="inspect or redrive a dead-letter queue")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -245,12 +255,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for index, route in enumerate(config.routes):
         if route.quality is not None:  # imports its predicates and corrections
             RouteQuality(route.name, route.quality, f"routes.{index}.quality")
+    if args.ddl:
+        return _print_ddl(config, args.ddl, args.ddl_format, args.database)
     sys.stdout.write(
         orjson.dumps(
             config.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
         ).decode()
         + "\n"
     )
+    return 0
+
+
+def _print_ddl(config: Any, route: str, form: str, database: str) -> int:
+    from consumer.sinks.columns.ddl import athena_ddl, terraform_entry
+    from consumer.sinks.columns.tables import lake_tables
+
+    tables = lake_tables(config, route)
+    if form == "terraform":
+        entries = {table.name: terraform_entry(table) for table in tables}
+        sys.stdout.write(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write("\n".join(athena_ddl(table, database) for table in tables))
     return 0
 
 

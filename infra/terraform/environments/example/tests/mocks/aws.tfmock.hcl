@@ -103,3 +103,10 @@ mock_data "aws_iam_policy_document" {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
   }
 }
+
+# The Iceberg sink's Glue database: the task role's Glue statement takes database ARNs.
+mock_resource "aws_glue_catalog_database" {
+  defaults = {
+    arn = "arn:aws:glue:us-east-1:123456789012:database/mock"
+  }
+}
