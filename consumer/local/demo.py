@@ -279,7 +279,9 @@ def render(figures: dict[str, Any], out: Path, database_url: str | None = None) 
             f"job runs              {figures.get('jobs_run', 0):>8}  "
             f"({figures.get('job_duplicates_skipped', 0)} duplicate delivery skipped)",
             f"time                  {figures['seconds']:>8} s",
-            f"outputs               {out}/ (lake, quarantine, report.json{database})",
+            f"outputs               {out}/ (lake, quarantine, report.json{database}"
+            + (", Iceberg: warehouse/, catalog.db" if "iceberg_rows" in figures else "")
+            + ")",
             f"verdict               {'OK: nothing lost, nothing duplicated' if ok else 'FAILED'}",
             "",
         ]
