@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import require
 from tests.integration.ecs_harness import agent, agent_env  # noqa: F401 (fixtures)
+from tests.integration.iceberg_harness import lake  # noqa: F401 (fixture)
 
 
 @pytest.fixture(params=["python", "node"])

@@ -8,166 +8,30 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 import pytest
-from pydantic import BaseModel, Field
 
 from consumer.aws.clients import AwsClients
-from consumer.config import PipelineConfig, parse_config
-from consumer.delivery.assembly import Assembly, assemble
-from consumer.delivery.engine import Engine
-from consumer.flow import Batch, Cut, Position, Record
+from consumer.delivery.assembly import assemble
+from consumer.flow import Position
 from consumer.pipeline.quarantine import QUARANTINE_ROUTE
-from consumer.sinks.base import BuildContext
-from consumer.sinks.iceberg.catalog import open_catalog
 from consumer.sinks.iceberg.commits import CUT, FIRST, LAST, PARTITION, WRITER
-from consumer.sinks.iceberg.config import IcebergSinkConfig
 from consumer.sinks.iceberg.sink import IcebergSink
 from consumer.sinks.memory import ListSink
-from consumer.sources.bounded import BoundedSource
 from tests.conftest import require
-from tests.contract.parts import CrashBeforeAck, Crashed
+from tests.contract.parts import Crashed
+from tests.integration.iceberg_harness import (
+    Lake,
+    deliver,
+    pipeline,
+    readings,
+    staged_batch,
+)
 
 pytestmark = pytest.mark.integration
-START = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
-
-
-class Reading(BaseModel):
-    type: Literal["reading"] = "reading"
-    id: str
-    at: datetime
-    value: int = Field(ge=0, le=10**6)
-    version: int = Field(0, ge=0, le=10**9)
-
-
-class ReadingV2(Reading):
-    note: str | None = None
-
-
-class Scaled(BaseModel):
-    id: str
-    at: datetime
-    value: int
-
-
-def scale(reading: Reading) -> dict[str, Any]:
-    """Row 13 gets a string where the output model says int: the table cannot take it."""
-    value: Any = "thirteen" if reading.value == 13 else reading.value * 10
-    return {"id": reading.id, "at": reading.at, "value": value}
-
-
-def readings(count: int, start: int = 0, version: int = 0, hours: int = 1) -> list[bytes]:
-    return [
-        orjson.dumps(
-            {
-                "type": "reading",
-                "id": f"r{i}",
-                "at": (START + timedelta(hours=i % hours, seconds=i)).isoformat(),
-                "value": i,
-                "version": version,
-            }
-        )
-        for i in range(start, start + count)
-    ]
-
-
-class Lake:
-    """An Iceberg sink config over one catalog, and a reader of its table."""
-
-    def __init__(self, aws: AwsClients, unique: str, uri: str, **extra: Any) -> None:
-        self.aws = aws
-        bucket = f"ice-{unique}"
-        aws.client("s3").create_bucket(Bucket=bucket)
-        self.namespace = f"it_{unique}"
-        self.sink: dict[str, Any] = {
-            "type": "iceberg",
-            "catalog": {"type": "sql", "uri": uri, "warehouse": f"s3://{bucket}/wh"},
-            "namespace": self.namespace,
-            **extra,
-        }
-
-    def catalog(self) -> Any:
-        config = IcebergSinkConfig.model_validate(self.sink)
-        return open_catalog(config, BuildContext(self.aws, Path.cwd()))
-
-    def table(self, name: str = "readings") -> Any:
-        return self.catalog().load_table(f"{self.namespace}.{name}")
-
-    def rows(self, name: str = "readings") -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.table(name).scan().to_arrow().to_pylist()
-        return rows
-
-    def ids(self, name: str = "readings") -> Counter[str]:
-        return Counter(str(row["id"]) for row in self.rows(name))
-
-    def commits(self, name: str = "readings") -> list[dict[str, str]]:
-        table = self.table(name)
-        return [
-            dict(snapshot.summary.additional_properties)
-            for snapshot in table.metadata.snapshots
-            if snapshot.summary is not None and WRITER in snapshot.summary.additional_properties
-        ]
-
-
-@pytest.fixture()
-def lake(aws: AwsClients, unique: str, tmp_path: Path) -> Lake:
-    return Lake(aws, unique, f"sqlite:///{tmp_path / 'catalog.db'}")
-
-
-def pipeline(
-    lake: Lake, max_records: int = 5, route: dict[str, Any] | None = None
-) -> PipelineConfig:
-    return parse_config(
-        {
-            "name": "iceberg-it",
-            "source": {"type": "kinesis", "stream": "unused"},
-            "routes": [
-                {
-                    "name": "readings",
-                    "record_type": "reading",
-                    "schema": "tests.integration.test_iceberg_sink:Reading",
-                    "sinks": ["lake"],
-                    "key": "id",
-                    "version_field": "version",
-                    "partition": {"time_field": "at", "granularity": "hour"},
-                    **(route or {}),
-                }
-            ],
-            "sinks": {"lake": lake.sink},
-            "quarantine": {"type": "memory"},
-            "buffer": {"max_records": max_records, "max_age_s": 60.0},
-            "retry": {"max_attempts": 2, "base_delay_s": 0.01},
-            "metrics": {"sink": "off"},
-        },
-        "iceberg integration test",
-    )
-
-
-def deliver(
-    parts: Assembly,
-    payloads: Sequence[bytes],
-    *,
-    partition: str = "p",
-    start: int = 0,
-    crash: bool = False,
-) -> list[Cut]:
-    """The payloads through the engine as one source partition from position `start`;
-    the cuts acked. With `crash`, the process 'dies' before its first ack."""
-    acked: list[Cut] = []
-    records = [
-        Record("events", partition, Position(start + i), str(i), 1_765_000_000.0, data)
-        for i, data in enumerate(payloads)
-    ]
-    source: Any = BoundedSource("events", partition, records, acked.append, chunk=4)
-    if crash:
-        source = CrashBeforeAck(source)
-    Engine(source, parts.pipeline, parts.flusher, parts.batcher).run(until_idle=True)
-    return acked
 
 
 def test_each_cut_commits_once_with_the_positions_it_covers(lake: Lake, tmp_path: Path) -> None:
@@ -291,7 +155,7 @@ def test_the_table_is_partitioned_by_the_time_field_and_gains_the_models_new_col
     assert (field.name, str(field.transform)) == ("at_hour", "hour")
     assert len({task.file.partition[0] for task in table.scan().plan_files()}) == 3
     # WHEN the route's model gains an optional field
-    v2 = {"schema": "tests.integration.test_iceberg_sink:ReadingV2"}
+    v2 = {"schema": "tests.integration.iceberg_harness:ReadingV2"}
     evolved = pipeline(lake, route=v2)
     row = orjson.loads(readings(1, start=6)[0])
     deliver(assemble(evolved, lake.aws, tmp_path), [orjson.dumps({**row, "note": "new"})], start=6)
@@ -304,8 +168,8 @@ def test_a_row_the_table_cannot_take_is_quarantined_at_stage_load(
     lake: Lake, tmp_path: Path
 ) -> None:
     route = {
-        "transform": "tests.integration.test_iceberg_sink:scale",
-        "output_model": "tests.integration.test_iceberg_sink:Scaled",
+        "transform": "tests.integration.iceberg_harness:scale",
+        "output_model": "tests.integration.iceberg_harness:Scaled",
         "key": (),
         "version_field": None,
     }
@@ -321,32 +185,14 @@ def test_a_row_the_table_cannot_take_is_quarantined_at_stage_load(
     assert all(row["route"] != QUARANTINE_ROUTE for row in quarantine.rows)
 
 
-def _staged_batch(parts: Assembly, stage: str, payloads: list[bytes], first: int) -> Batch:
-    lines = [
-        orjson.dumps(orjson.loads(p) | {"type": "reading"}, option=orjson.OPT_APPEND_NEWLINE)
-        for p in payloads
-    ]
-    return Batch(
-        "readings",
-        "queue",
-        "queue",
-        "dt=2026-11-22/hr=13",
-        Position(first),
-        Position(first + len(lines) - 1),
-        [],
-        lines,
-        stage=stage,
-    )
-
-
 def test_an_sqs_cut_is_invisible_until_published_and_published_once(
     lake: Lake, tmp_path: Path
 ) -> None:
     # GIVEN a ledger cut's rows written as staged
     parts = assemble(pipeline(lake), lake.aws, tmp_path)
     sink = parts.sinks["lake"]
-    sink.write_cut([_staged_batch(parts, "cut-1", readings(4), 0)])
-    sink.write_cut([_staged_batch(parts, "cut-1", readings(4), 0)])  # a retried write
+    sink.write_cut([staged_batch(parts, "cut-1", readings(4), 0)])
+    sink.write_cut([staged_batch(parts, "cut-1", readings(4), 0)])  # a retried write
     assert lake.rows() == []
     # WHEN the cut is published, twice (a crash after the commit, another consumer)
     assert sink.publish("cut-1") == 1
@@ -364,7 +210,7 @@ def test_a_publish_that_died_after_its_commit_does_not_commit_again(
     parts = assemble(pipeline(lake), lake.aws, tmp_path)
     sink = parts.sinks["lake"]
     assert isinstance(sink, IcebergSink)
-    sink.write_cut([_staged_batch(parts, "cut-2", readings(3), 0)])
+    sink.write_cut([staged_batch(parts, "cut-2", readings(3), 0)])
     identifier = f"{lake.namespace}.readings"
     table, _ = sink._current(identifier)
     from consumer.sinks.iceberg import staging
@@ -396,6 +242,3 @@ def test_the_glue_catalog_on_the_emulator(aws: AwsClients, unique: str, tmp_path
     ]
     glue = aws.client("glue").get_table(DatabaseName=lake.namespace, Name="readings")
     assert glue["Table"]["Parameters"]["table_type"] == "ICEBERG"
-
-
-Deliver = Callable[..., list[Cut]]

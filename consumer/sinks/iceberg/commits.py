@@ -16,9 +16,13 @@ far it read, so each commit walks only the snapshots added since the one before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pyiceberg.table import Table
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
 from consumer.flow import Position
 
@@ -49,6 +53,39 @@ def cut_properties(writer: str, stage: str) -> dict[str, str]:
 def parse_position(text: str) -> Position:
     sequence, _, sub = text.partition("-")
     return Position(int(sequence), int(sub or 0))
+
+
+def history(metadata: TableMetadata) -> Iterator[Snapshot]:
+    """The current snapshot and its ancestors, newest first, then the snapshots older than
+    the oldest of them, newest first: those expiry kept apart from the chain (the last
+    commit of each partition, consumer/sinks/iceberg/maintenance.py; expiry leaves them
+    without a parent). With the whole history there are none. Snapshots a rollback left
+    behind are newer than the rollback's target, so they are never read."""
+    oldest: Snapshot | None = None
+    for snapshot in ancestors_of(metadata.current_snapshot(), metadata):
+        oldest = snapshot
+        yield snapshot
+    if oldest is None:
+        return
+    floor = oldest.sequence_number or 0
+    kept = [s for s in metadata.snapshots if (s.sequence_number or 0) < floor]
+    yield from sorted(kept, key=lambda s: s.sequence_number or 0, reverse=True)
+
+
+def summary_of(snapshot: Snapshot) -> dict[str, str]:
+    return {} if snapshot.summary is None else snapshot.summary.additional_properties
+
+
+def last_commits(metadata: TableMetadata) -> dict[tuple[str, str, str], int]:
+    """The snapshot of each (writer, source, partition)'s last commit: what expiry keeps."""
+    found: dict[tuple[str, str, str], int] = {}
+    for snapshot in history(metadata):
+        summary = summary_of(snapshot)
+        writer, source = summary.get(WRITER), summary.get(SOURCE)
+        partition = summary.get(PARTITION)
+        if writer is not None and source is not None and partition is not None:
+            found.setdefault((writer, source, partition), snapshot.snapshot_id)
+    return found
 
 
 @dataclass
@@ -92,3 +129,13 @@ class CommitIndex:
 
     def committed(self, source: str, partition: str) -> Position | None:
         return self.last.get((source, partition))
+
+
+def without_pyiceberg_retries(table: Table) -> Table:
+    """The same table, whose transactions fail on a conflict instead of re-applying the
+    planned snapshot onto the new one, unchecked (docs/decisions.md): the caller plans
+    again itself.
+    Only this in-memory copy's properties change; nothing is written to the table."""
+    properties = {**table.metadata.properties, "commit.retry.num-retries": "0"}
+    metadata = table.metadata.model_copy(update={"properties": properties})
+    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)

@@ -30,7 +30,6 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
 )
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
 from consumer.errors import ConfigError, EtlError
 from consumer.flow import Batch, Position
@@ -44,7 +43,10 @@ from consumer.sinks.iceberg.catalog import open_catalog
 from consumer.sinks.iceberg.commits import (
     CommitIndex,
     cut_properties,
+    history,
     position_properties,
+    summary_of,
+    without_pyiceberg_retries,
 )
 from consumer.sinks.iceberg.config import IcebergSinkConfig
 from consumer.sinks.iceberg.tables import open_table
@@ -180,7 +182,7 @@ class IcebergSink(SinkBase):
     def _commit(self, identifier: str, table: Table, data: pa.Table, props: dict[str, str]) -> bool:
         """One commit attempt; False when a concurrent commit got there first."""
         crash_point("iceberg_before_commit")
-        tx = _without_pyiceberg_retries(table).transaction()
+        tx = without_pyiceberg_retries(table).transaction()
         route = next(r for r in self._routes.values() if r.identifier == identifier)
         if route.keys:
             if not upsert(tx, table, data, route.keys, route.version, props):
@@ -249,11 +251,17 @@ class IcebergSink(SinkBase):
             state.table.refresh()
         table = state.table
         metadata = table.metadata
-        state.index.update(
-            (snapshot.snapshot_id, _summary(snapshot))
-            for snapshot in ancestors_of(metadata.current_snapshot(), metadata)
-        )
+        state.index.update((s.snapshot_id, summary_of(s)) for s in history(metadata))
         return table, state.index
+
+    def table_names(self) -> list[str]:
+        """The tables of the routes bound to this sink (`namespace.table`)."""
+        return sorted(self._tables)
+
+    def table(self, identifier: str) -> Table:
+        """The table as the catalog has it now (created if the config allows)."""
+        with self._lock:
+            return self._current(identifier)[0]
 
     def _open(self, identifier: str) -> Table:
         if self._catalog is None:
@@ -290,10 +298,6 @@ class IcebergSink(SinkBase):
             engine.dispose()
 
 
-def _summary(snapshot: Snapshot) -> dict[str, str]:
-    return {} if snapshot.summary is None else snapshot.summary.additional_properties
-
-
 def _kept(batch: Batch, committed: Position | None) -> list[int] | None:
     """Indexes of the batch's rows after `committed`; None for all of them."""
     if committed is None or batch.first_position > committed:
@@ -312,15 +316,6 @@ def _first_kept(batch: Batch, keep: list[int] | None) -> Position:
     if keep is None or batch.positions is None:
         return batch.first_position
     return batch.positions[keep[0]]
-
-
-def _without_pyiceberg_retries(table: Table) -> Table:
-    """The same table, whose transactions fail on a conflict instead of re-applying the
-    planned snapshot onto the new one (the sink plans again itself; module docstring).
-    Only this in-memory copy's properties change; nothing is written to the table."""
-    properties = {**table.metadata.properties, "commit.retry.num-retries": "0"}
-    metadata = table.metadata.model_copy(update={"properties": properties})
-    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
 
 
 def _sqlalchemy_errors() -> type[Exception]:

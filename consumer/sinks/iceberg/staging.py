@@ -41,7 +41,7 @@ def write_staged(table: Table, directory: str, batch: Batch, data: pa.Table) -> 
         stream.write(parquet_bytes(data))
 
 
-def _filesystem(table: Table, location: str) -> tuple[pa_fs.FileSystem, str, str]:
+def file_system(table: Table, location: str) -> tuple[pa_fs.FileSystem, str, str]:
     if not isinstance(table.io, PyArrowFileIO):  # pragma: no cover - the default FileIO
         raise TypeError("staging needs pyiceberg's PyArrowFileIO")
     scheme, netloc, path = PyArrowFileIO.parse_location(location)
@@ -50,7 +50,7 @@ def _filesystem(table: Table, location: str) -> tuple[pa_fs.FileSystem, str, str
 
 def list_staged(table: Table, directory: str) -> list[str]:
     """The staged files of one cut, by name."""
-    filesystem, scheme, path = _filesystem(table, directory)
+    filesystem, scheme, path = file_system(table, directory)
     selector = pa_fs.FileSelector(path, recursive=True, allow_not_found=True)
     found = [
         info.path
