@@ -147,6 +147,7 @@ def deliver(
     partition: str = "p",
     start: int = 0,
     crash: bool = False,
+    stable: bool = True,
 ) -> list[Cut]:
     """The payloads through the engine as one source partition from position `start`;
     the cuts acked. With `crash`, the process 'dies' before its first ack."""
@@ -155,7 +156,9 @@ def deliver(
         Record("events", partition, Position(start + i), str(i), 1_765_000_000.0, data)
         for i, data in enumerate(payloads)
     ]
-    source: Any = BoundedSource("events", partition, records, acked.append, chunk=4)
+    source: Any = BoundedSource(
+        "events", partition, records, acked.append, chunk=4, stable_positions=stable
+    )
     if crash:
         source = CrashBeforeAck(source)
     Engine(source, parts.pipeline, parts.flusher, parts.batcher).run(until_idle=True)

@@ -67,6 +67,24 @@ def test_a_replay_that_cuts_elsewhere_commits_only_the_rows_the_table_lacks(
     assert lake.ids() == {f"r{i}": 1 for i in range(12)} and len(lake.commits()) == 2
 
 
+def test_rows_of_a_source_without_stable_positions_are_all_committed(
+    lake: Lake, tmp_path: Path
+) -> None:
+    # GIVEN a source whose positions are not identities (SQS without its ledger, a
+    # quarantine replay): two runs hand different records the same positions 0..4
+    deliver(assemble(pipeline(lake), lake.aws, tmp_path), readings(5), stable=False)
+    second = readings(5, start=5)
+    deliver(assemble(pipeline(lake), lake.aws, tmp_path), second, stable=False)
+    # THEN both runs' rows are in the table (nothing skipped by position), and the commits
+    # carry no positions a later run could misread
+    assert lake.ids() == {f"r{i}": 1 for i in range(10)}
+    assert all(FIRST not in commit for commit in lake.commits())
+    # AND the same records with stable positions would have been skipped: the filter is real
+    deliver(assemble(pipeline(lake), lake.aws, tmp_path), readings(5, start=10))
+    deliver(assemble(pipeline(lake), lake.aws, tmp_path), readings(5, start=15))
+    assert set(lake.ids()) == {f"r{i}" for i in range(15)}
+
+
 def test_a_zombie_commit_planned_on_an_old_snapshot_is_refused_and_planned_again(
     lake: Lake, tmp_path: Path
 ) -> None:

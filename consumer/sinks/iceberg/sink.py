@@ -41,6 +41,7 @@ from consumer.sinks.columns.route import route_shape
 from consumer.sinks.iceberg import staging
 from consumer.sinks.iceberg.catalog import open_catalog
 from consumer.sinks.iceberg.commits import (
+    WRITER,
     CommitIndex,
     cut_properties,
     history,
@@ -92,6 +93,7 @@ class IcebergSink(SinkBase):
         self._routes: dict[str, _Route] = {}
         self._tables: dict[str, _TableState] = {}
         self._lock = threading.RLock()
+        self._warned_unstable = False
         self.sleep = time.sleep
 
     # -- before any record ----------------------------------------------------------------
@@ -139,6 +141,9 @@ class IcebergSink(SinkBase):
 
     def _commit_positions(self, identifier: str, batches: list[Batch]) -> None:
         """Commit the rows of one cut the table does not have yet, with their positions."""
+        if not all(batch.stable_positions for batch in batches):
+            self._commit_all(identifier, batches)
+            return
         source, partition = batches[0].source, batches[0].partition
         for attempt in range(self.config.commit_attempts):
             table, index = self._current(identifier)
@@ -153,6 +158,28 @@ class IcebergSink(SinkBase):
             last = max(batch.last_position for batch in batches)
             properties = position_properties(self.writer, source, partition, first, last)
             if self._commit(identifier, table, data, properties):
+                return
+            self._back_off(identifier, attempt)
+        raise CommitConflictError(
+            f"{identifier}: {self.config.commit_attempts} commits lost to concurrent writers"
+        )
+
+    def _commit_all(self, identifier: str, batches: list[Batch]) -> None:
+        """Every row of the cut, without positions: its source's positions do not identify
+        rows across replays (SQS without the ledger, a quarantine replay), so a replay may
+        commit rows again (at-least-once; upsert mode makes that harmless)."""
+        if not self._warned_unstable:
+            self._warned_unstable = True
+            log.warning(
+                "source positions are not stable: Iceberg commits are at-least-once",
+                extra={"sink": self.name, "source": batches[0].source},
+            )
+        data = pa.concat_tables(
+            [self._routes[batch.route].columns.table(batch.lines) for batch in batches]
+        )
+        for attempt in range(self.config.commit_attempts):
+            table, _ = self._current(identifier)
+            if self._commit(identifier, table, data, {WRITER: self.writer}):
                 return
             self._back_off(identifier, attempt)
         raise CommitConflictError(
