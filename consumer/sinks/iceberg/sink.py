@@ -50,6 +50,7 @@ from consumer.sinks.iceberg.commits import (
     without_pyiceberg_retries,
 )
 from consumer.sinks.iceberg.config import IcebergSinkConfig
+from consumer.sinks.iceberg.replay import rows_after
 from consumer.sinks.iceberg.tables import open_table
 from consumer.sinks.iceberg.upsert import upsert
 from consumer.testing.faults import crash_point
@@ -189,22 +190,10 @@ class IcebergSink(SinkBase):
     def _rows_after(
         self, batches: list[Batch], committed: Position | None
     ) -> tuple[pa.Table, Position]:
-        """The cut's rows after `committed`, as one table, and the first position kept."""
-        tables: list[pa.Table] = []
-        first: Position | None = None
-        for batch in batches:
-            data = self._routes[batch.route].columns.table(batch.lines)
-            keep = _kept(batch, committed)
-            if keep is not None:
-                data = data.take(pa.array(keep, type=pa.int64()))
-            if data.num_rows:
-                tables.append(data)
-                start = _first_kept(batch, keep)
-                first = start if first is None or start < first else first
-        if not tables:
-            return self._routes[batches[0].route].columns.table([]), Position(0)
-        assert first is not None
-        return pa.concat_tables(tables), first
+        return rows_after(batches, committed, self._table_of)
+
+    def _table_of(self, batch: Batch) -> pa.Table:
+        return self._routes[batch.route].columns.table(batch.lines)
 
     def _commit(self, identifier: str, table: Table, data: pa.Table, props: dict[str, str]) -> bool:
         """One commit attempt; False when a concurrent commit got there first."""
@@ -323,26 +312,6 @@ class IcebergSink(SinkBase):
         engine: Any = getattr(self._catalog, "engine", None)
         if engine is not None:
             engine.dispose()
-
-
-def _kept(batch: Batch, committed: Position | None) -> list[int] | None:
-    """Indexes of the batch's rows after `committed`; None for all of them."""
-    if committed is None or batch.first_position > committed:
-        return None
-    if batch.last_position <= committed:
-        return []
-    if batch.positions is None:
-        raise ValueError(
-            f"batch {batch.route}/{batch.first_position} straddles the committed position "
-            f"{committed} and carries no row positions"
-        )
-    return [i for i, position in enumerate(batch.positions) if position > committed]
-
-
-def _first_kept(batch: Batch, keep: list[int] | None) -> Position:
-    if keep is None or batch.positions is None:
-        return batch.first_position
-    return batch.positions[keep[0]]
 
 
 def _sqlalchemy_errors() -> type[Exception]:
