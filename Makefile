@@ -83,11 +83,11 @@ BASELINE ?= ba6cc2f
 bench-compare: $(STAMP)
 	$(BIN)/python -m load_tests.compare --baseline $(BASELINE) --rounds 5 core reference
 
-## chaos: the SIGKILL chaos loops, Kinesis and SQS, with KILLS kills each (the test suite
-##        runs them with 12); the lake and the database are read back and every record
-##        must be there exactly once
+## chaos: the SIGKILL chaos loops, Kinesis, SQS and Kinesis into an Iceberg table and
+##        Parquet, with KILLS kills each (the test suite runs them with 12); the lake, the
+##        database and the table are read back and every record must be there exactly once
 chaos: $(STAMP)
-	SLUICE_CHAOS_KILLS=$(KILLS) $(BIN)/python -m pytest -q -rP tests/e2e/test_chaos.py tests/e2e/test_sqs_exactly_once.py -k chaos_loop
+	SLUICE_CHAOS_KILLS=$(KILLS) $(BIN)/python -m pytest -q -rP tests/e2e/test_chaos.py tests/e2e/test_sqs_exactly_once.py tests/e2e/test_chaos_tables.py -k chaos_loop
 
 # LocalStack without Docker: its own venv (Python 3.13, pinned), started on loopback by
 # consumer/local/localstack.py; tools/localstack/ holds the pins, the DynamoDB plugin and

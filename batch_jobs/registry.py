@@ -17,6 +17,7 @@ from batch_jobs.jobs.backfill import BackfillParams, backfill
 from batch_jobs.jobs.compact import CompactParams, compact
 from batch_jobs.jobs.extract_db import ExtractDbParams, extract_db
 from batch_jobs.jobs.extract_http import ExtractHttpParams, extract_http
+from batch_jobs.jobs.iceberg import IcebergMaintenanceParams, iceberg_maintenance
 from batch_jobs.jobs.replay import ReplayParams, replay
 from batch_jobs.jobs.reprocess import ReprocessParams, reprocess
 from batch_jobs.options import split_options
@@ -67,6 +68,12 @@ JOBS: dict[str, Job] = {
         CompactParams,
         compact,
         "merge each closed partition's small objects, atomically for readers",
+    ),
+    "iceberg-maintenance": Job(
+        IcebergMaintenanceParams,
+        iceberg_maintenance,
+        "an Iceberg sink's tables: compact closed partitions, expire old snapshots (keeping "
+        "each partition's last commit), delete staged files of aborted SQS cuts",
     ),
     "extract-http": Job(
         ExtractHttpParams,

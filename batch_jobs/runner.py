@@ -72,13 +72,16 @@ class BatchPipeline:
         outcomes: Sequence[Processed] | None = None,
         errors: Mapping[int, RecordError] | None = None,
         chunk: int = 256,
+        stable_positions: bool = True,
     ) -> None:
         """Deliver the records of one input through the engine (consumer/delivery).
         `outcomes` are decided already (a replay); `errors` are records that could not be
         read (by index), quarantined. `on_flush(last)` runs after each cut every sink
         confirmed, before the next record is taken: a resumable job stores its cursor
         there (batch_jobs/extract_*.py), and passes `chunk=1` so that records are built
-        one at a time, after the commit before them."""
+        one at a time, after the commit before them. `stable_positions=False` when a rerun
+        may give other records the same positions (docs/lake.md: Iceberg then commits
+        every row)."""
 
         def acked(cut: Cut) -> None:
             self.progress.add(records=cut.records)
@@ -86,7 +89,14 @@ class BatchPipeline:
                 on_flush(cut.last)
 
         bounded = BoundedSource(
-            source, partition, records, acked, outcomes=outcomes, errors=errors, chunk=chunk
+            source,
+            partition,
+            records,
+            acked,
+            outcomes=outcomes,
+            errors=errors,
+            chunk=chunk,
+            stable_positions=stable_positions,
         )
         parts = self.parts
         Engine(bounded, parts.pipeline, parts.flusher, parts.batcher, stats=self.stats).run(

@@ -28,6 +28,7 @@ from consumer.runtime.health import HealthConfig
 from consumer.runtime.metrics import MetricsConfig
 from consumer.runtime.protection import ProtectionConfig
 from consumer.sinks.dynamodb import DynamoDbSinkConfig
+from consumer.sinks.iceberg.config import IcebergSinkConfig
 from consumer.sinks.memory import MemorySinkConfig
 from consumer.sinks.postgres import PostgresSinkConfig
 from consumer.sinks.s3 import S3SinkConfig
@@ -38,7 +39,12 @@ from consumer.sources.sqs.config import SqsSourceConfig
 ENV_PREFIX = "SLUICE__"
 
 SinkConfig = Annotated[
-    S3SinkConfig | SqliteSinkConfig | PostgresSinkConfig | DynamoDbSinkConfig | MemorySinkConfig,
+    S3SinkConfig
+    | SqliteSinkConfig
+    | PostgresSinkConfig
+    | DynamoDbSinkConfig
+    | MemorySinkConfig
+    | IcebergSinkConfig,
     Field(discriminator="type"),
 ]
 

@@ -80,6 +80,12 @@ class Batch:
     table: str | None = None
     """The route's own table in database sinks (`routes[].table`); else the sink's, else
     the route name (consumer/sinks/rows.py `target_table`)."""
+    positions: list[Position] | None = None
+    """The source position of each row (beside `rows` and `lines`): a table that commits
+    the positions it holds skips, on a replay, the rows it already has (Iceberg)."""
+    stable_positions: bool = True
+    """Whether those positions identify the rows across replays (`Source.stable_positions`;
+    the engine sets it from its source)."""
 
     @property
     def nbytes(self) -> int:

@@ -23,6 +23,7 @@ from load_tests import (
     bench_external,
     bench_kcl,
     bench_kinesis,
+    bench_lake,
     bench_memory,
     bench_postgres,
     bench_powertools,
@@ -108,6 +109,27 @@ GROUPS = [
         0,
         _share,
         "of ceiling",
+    ),
+    Group(
+        "lake",
+        lambda: (
+            f"the lake's formats, reference event, {bench_lake.BATCH}-row objects "
+            f"({bench_lake.ICEBERG_BATCH:,}-row Iceberg commits), interleaved median of {ROUNDS}"
+        ),
+        bench_lake.run,
+        "us/rec",
+        0,
+        _share,
+        "x JSONL speed",
+    ),
+    Group(
+        "lake-bytes",
+        lambda: "bytes stored per million reference events, by format (MB)",
+        bench_lake.sizes,
+        "MB",
+        0,
+        _times,
+        "x JSONL",
     ),
     Group(
         "powertools",

@@ -102,13 +102,8 @@ def _parser() -> argparse.ArgumentParser:
         "--ready", action="store_true", help="ask /readyz instead of /healthz (default URL only)"
     )
 
-    validate = commands.add_parser("validate", help="check a pipeline file and print it resolved")
-    validate.add_argument("--config", required=True)
-    validate.add_argument(
-        "--connect",
-        action="store_true",
-        help="also check that the source, the sinks' databases, schemas, tables and buckets "
-        "exist and are writable (a probe object is written to and deleted from each bucket)",
+    _validate_arguments(
+        commands.add_parser("validate", help="check a pipeline file and print it resolved")
     )
 
     dlq = commands.add_parser("dlq", help="inspect or redrive a dead-letter queue")
@@ -182,6 +177,26 @@ def _install_stop_handler(stop: threading.Event, timeout_s: float | None = None)
 
 
 _FINISHED = threading.Event()
+
+
+def _validate_arguments(validate: argparse.ArgumentParser) -> None:
+    validate.add_argument("--config", required=True)
+    validate.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check that the source, the sinks' databases, schemas, tables and buckets "
+        "exist and are writable (a probe object is written to and deleted from each bucket)",
+    )
+    validate.add_argument(
+        "--ddl",
+        metavar="ROUTE",
+        help="print, instead, the table of ROUTE's JSON Lines or Parquet objects: Athena DDL "
+        "with partition projection, or the Terraform lake_tables entry (docs/lake.md)",
+    )
+    validate.add_argument("--ddl-format", choices=["athena", "terraform"], default="athena")
+    validate.add_argument(
+        "--database", default="sluice_lake", help="Glue database of the DDL (default: %(default)s)"
+    )
 
 
 def _jobs_arguments(commands: Any) -> None:
@@ -284,6 +299,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     check_tables(config, routes)  # shared tables, keys, identifiers
     if args.connect:
         return _validate_connect(config, routes)
+    if args.ddl:
+        return _print_ddl(config, args.ddl, args.ddl_format, args.database)
     sys.stdout.write(
         orjson.dumps(
             config.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2
@@ -314,6 +331,19 @@ def _validate_connect(config: Any, routes: Any) -> int:
             file=sys.stderr,
         )
         return 2
+    return 0
+
+
+def _print_ddl(config: Any, route: str, form: str, database: str) -> int:
+    from consumer.sinks.columns.ddl import athena_ddl, terraform_entry
+    from consumer.sinks.columns.tables import lake_tables
+
+    tables = lake_tables(config, route)
+    if form == "terraform":
+        entries = {table.name: terraform_entry(table) for table in tables}
+        sys.stdout.write(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write("\n".join(athena_ddl(table, database) for table in tables))
     return 0
 
 
@@ -381,7 +411,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from consumer.local.demo import DemoOptions, render, run_demo
+    from consumer.local.demo import DemoOptions, columns_ok, render, run_demo
 
     options = DemoOptions(
         Path(args.config),
@@ -399,7 +429,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sys.stdout.write(render(figures, options.out, options.database_url) + "\n")
     sys.stdout.write(orjson.dumps(figures).decode() + "\n")
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["unexpected"] == 0
-    return 0 if ok else 1
+    return 0 if ok and columns_ok(figures) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

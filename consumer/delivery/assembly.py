@@ -19,7 +19,7 @@ from consumer.pipeline.quarantine import QUARANTINE_ROUTE
 from consumer.pipeline.route import Route
 from consumer.pipeline.router import Router
 from consumer.quality.gate import RouteQuality
-from consumer.sinks.base import BuildContext, Sink
+from consumer.sinks.base import BuildContext, LineCheck, RouteShape, Sink
 from consumer.sinks.tables import check_tables
 
 
@@ -52,14 +52,16 @@ def assemble(config: PipelineConfig, aws: AwsClients, base_dir: Path) -> Assembl
         route.name: [sinks[name] for name in route.config.sinks] for route in routes
     }
     sinks_by_route[QUARANTINE_ROUTE] = [quarantine]
+    shapes = {route.name: route.shape() for route in routes}
+    shapes[QUARANTINE_ROUTE] = RouteShape(QUARANTINE_ROUTE, None)
     row_checks = {
-        route: [check for sink in route_sinks if (check := sink.row_check()) is not None]
+        route: [check for sink in route_sinks if (check := sink.bind(shapes[route])) is not None]
         for route, route_sinks in sinks_by_route.items()
     }
-    line_only = {  # routes that need no row dicts: no row checks, no quality gate, S3 only
+    line_only = {  # routes that need no row dicts: checks of lines only, no quality gate, S3
         route.name
         for route in routes
-        if not row_checks[route.name]
+        if all(isinstance(check, LineCheck) for check in row_checks[route.name])
         and route.config.quality is None
         and not any(sink.reads_rows for sink in sinks_by_route[route.name])
     }

@@ -31,6 +31,7 @@ class _Buffer:
     max_bytes: int
     rows: list[dict[str, Any]] = field(default_factory=list)
     lines: list[bytes] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
     nbytes: int = 0
 
 
@@ -108,6 +109,7 @@ class PartitionBatcher:
             buf.last = position
             buf.rows.append(item.row)
             buf.lines.append(line)
+            buf.positions.append(position)
             buf.nbytes += len(line)
             if len(buf.lines) >= buf.max_records or buf.nbytes >= buf.max_bytes:
                 self.full = True
@@ -165,4 +167,5 @@ class PartitionBatcher:
             version_field=keys.version_field,
             column_types=keys.column_types,
             table=keys.table,
+            positions=buf.positions,
         )

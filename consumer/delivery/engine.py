@@ -226,6 +226,9 @@ class Engine:
                     extra={"partition": cut.partition, "dropped_records": cut.records},
                 )
                 return False
+            if not source.stable_positions:
+                for batch in cut.batches:
+                    batch.stable_positions = False
             try:
                 retried = self.flusher.write(cut)
             except Exception as exc:

@@ -14,6 +14,7 @@ import shutil
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -32,13 +33,18 @@ from consumer.local.emulator import embedded_emulator, provision
 from consumer.local.producer import aggregate_groups, put_all
 from consumer.local.readback import (
     Found,
+    copies,
+    read_iceberg,
     read_lake,
+    read_parquet,
     read_postgres,
     read_quarantine,
     read_sqlite,
     verdict,
 )
 from consumer.runtime.service import build_service
+from consumer.sinks.base import BuildContext
+from consumer.sinks.iceberg.config import IcebergSinkConfig
 from consumer.sinks.postgres import PostgresSinkConfig
 from consumer.sinks.s3 import S3SinkConfig
 from consumer.sinks.sqlite import SqliteSinkConfig
@@ -126,6 +132,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         ).decode()
     else:
         os.environ["SLUICE__SINKS__DB__PATH"] = str(db_path)
+    _tables_in(options.config, options.out)
     # stdout ends with the report; the EMF metrics go to a file beside the outputs.
     metrics = {"sink": "file", "path": str(options.out / "metrics.jsonl")}
     os.environ["SLUICE__METRICS"] = orjson.dumps(metrics).decode()
@@ -161,6 +168,10 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         say("reading every output back")
         found = _read_back(config, aws, db_path, options)
     figures: dict[str, Any] = dict(verdict(events, found)) | extra
+    if found.parquet_routes:
+        figures |= copies(events, found.parquet_routes, found.parquet, "parquet")
+    if found.iceberg_routes:
+        figures |= copies(events, found.iceberg_routes, found.iceberg, "iceberg")
     figures["seconds"] = round(time.monotonic() - started, 2)
     (options.out / "report.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
     return figures
@@ -183,21 +194,71 @@ def _read_back(config: Any, aws: AwsClients, db_path: Path, options: DemoOptions
     out = options.out
     tables = [r.name for r in config.routes]
     for sink in config.sinks.values():
-        if isinstance(sink, S3SinkConfig):
+        if isinstance(sink, S3SinkConfig) and sink.format == "jsonl":
             read_lake(found, s3, sink.bucket, sink.prefix, "event_id", out)
         elif isinstance(sink, SqliteSinkConfig):
             read_sqlite(found, db_path, tables, "event_id")
         elif isinstance(sink, PostgresSinkConfig) and options.database_url:
             read_postgres(found, options.database_url, DEMO_SCHEMA, tables, "event_id")
+    _read_columns(found, config, aws)
     quarantine = config.quarantine
     if isinstance(quarantine, S3SinkConfig):
         read_quarantine(found, s3, quarantine.bucket, quarantine.prefix, out)
     return found
 
 
+# -- the lake as tables (issue 19): Parquet objects and Iceberg tables, read back too ----
+def _tables_in(config_path: Path, out: Path) -> None:
+    """Point the SQL catalogs and warehouses of the config's Iceberg sinks into `out`, as
+    the SQLite database is: every output of a demo run in one folder."""
+    raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    for name, sink in raw.get("sinks", {}).items():
+        catalog = sink.get("catalog", {})
+        if sink.get("type") == "iceberg" and catalog.get("type") == "sql":
+            prefix = f"SLUICE__SINKS__{name.upper()}__CATALOG__"
+            os.environ[prefix + "URI"] = f"sqlite:///{(out / 'catalog.db').resolve()}"
+            os.environ[prefix + "WAREHOUSE"] = str((out / "warehouse").resolve())
+
+
+def _read_columns(found: Found, config: Any, aws: AwsClients) -> None:
+    """Parquet objects with pyarrow, Iceberg tables by scanning them with pyiceberg."""
+    for name, sink in config.sinks.items():
+        routes = [route.name for route in config.routes if name in route.sinks]
+        if isinstance(sink, S3SinkConfig) and sink.format == "parquet":
+            read_parquet(found, aws.client("s3"), sink.bucket, sink.prefix, "event_id")
+        elif isinstance(sink, IcebergSinkConfig):
+            from consumer.sinks.iceberg.catalog import open_catalog
+
+            catalog = open_catalog(sink, BuildContext(aws, Path.cwd()))
+            for route in routes:
+                table = catalog.load_table(f"{sink.namespace}.{sink.table or route}")
+                read_iceberg(found, table, route, "event_id")
+
+
+def _column_lines(figures: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, label in (("parquet", "Parquet objects"), ("iceberg", "Iceberg table")):
+        if f"{name}_rows" in figures:
+            lines.append(
+                f"{'in ' + label:<22}{figures[f'{name}_rows']:>8}  "
+                f"({figures[f'{name}_lost']} lost, {figures[f'{name}_duplicates']} duplicated, "
+                "read back)"
+            )
+    return lines
+
+
+def columns_ok(figures: dict[str, Any]) -> bool:
+    return all(
+        figures.get(f"{name}_{what}", 0) == 0
+        for name in ("parquet", "iceberg")
+        for what in ("lost", "duplicates", "unexpected")
+    )
+
+
 def render(figures: dict[str, Any], out: Path, database_url: str | None = None) -> str:
     database = f"; database: schema {DEMO_SCHEMA}" if database_url else ", sluice.db"
     ok = figures["lost"] == 0 and figures["duplicates"] == 0 and figures["unexpected"] == 0
+    ok = ok and columns_ok(figures)
     total = figures["records_written"] + figures["records_quarantined"]
     return "\n".join(
         [
@@ -209,6 +270,7 @@ def render(figures: dict[str, Any], out: Path, database_url: str | None = None) 
             f"{figures.get('sqs_records_sent', 0)} via SQS)",
             f"written to the lake   {figures['records_written']:>8}  "
             f"({figures['s3_objects']} S3 objects, {figures['db_rows']} database rows)",
+            *_column_lines(figures),
             f"quarantined           {figures['records_quarantined']:>8}",
             f"written + quarantined {total:>8}",
             f"lost                  {figures['lost']:>8}",
@@ -217,7 +279,9 @@ def render(figures: dict[str, Any], out: Path, database_url: str | None = None) 
             f"job runs              {figures.get('jobs_run', 0):>8}  "
             f"({figures.get('job_duplicates_skipped', 0)} duplicate delivery skipped)",
             f"time                  {figures['seconds']:>8} s",
-            f"outputs               {out}/ (lake, quarantine, report.json{database})",
+            f"outputs               {out}/ (lake, quarantine, report.json{database}"
+            + (", Iceberg: warehouse/, catalog.db" if "iceberg_rows" in figures else "")
+            + ")",
             f"verdict               {'OK: nothing lost, nothing duplicated' if ok else 'FAILED'}",
             "",
         ]

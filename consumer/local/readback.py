@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from consumer.sinks.s3 import iter_objects
+from consumer.sinks.s3 import iter_objects, iter_parquet
 
 
 class Expected(Protocol):
@@ -36,6 +36,12 @@ class Found:
     db: Counter[str] = field(default_factory=Counter)
     s3_objects: int = 0
     db_rows: int = 0
+    parquet: Counter[str] = field(default_factory=Counter)
+    """Keys in the Parquet objects (each record once, beside its JSON Lines copy)."""
+    iceberg: Counter[str] = field(default_factory=Counter)
+    """Keys in the Iceberg tables, read by scanning them."""
+    parquet_routes: set[str] = field(default_factory=set)
+    iceberg_routes: set[str] = field(default_factory=set)
 
 
 def read_lake(
@@ -48,6 +54,20 @@ def read_lake(
             found.lake[str(row[key_field])] += 1
             found.lake_route[str(row[key_field])] = route
         _mirror(mirror, key, rows)
+
+
+def read_parquet(found: Found, s3: Any, bucket: str, prefix: str, key_field: str) -> None:
+    for key, rows in iter_parquet(s3, bucket, prefix):
+        found.parquet_routes.add(key[len(prefix.rstrip("/")) + 1 :].split("/", 1)[0])
+        for row in rows:
+            found.parquet[str(row[key_field])] += 1
+
+
+def read_iceberg(found: Found, table: Any, route: str, key_field: str) -> None:
+    """Every row of a table (a pyiceberg `Table`) by a scan of its current snapshot."""
+    found.iceberg_routes.add(route)
+    for value in table.scan(selected_fields=(key_field,)).to_arrow().column(key_field):
+        found.iceberg[str(value.as_py())] += 1
 
 
 def read_quarantine(found: Found, s3: Any, bucket: str, prefix: str, mirror: Path | None) -> None:
@@ -96,6 +116,25 @@ def _mirror(root: Path | None, key: str, rows: list[dict[str, Any]]) -> None:
     target = root / key.removesuffix(".gz")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+
+
+def copies(
+    events: Sequence[Expected], routes: set[str], counted: Counter[str], name: str
+) -> dict[str, int]:
+    """Rows, lost and duplicated records of one more copy of some routes (Parquet,
+    Iceberg): every record bound for those routes must be there exactly once."""
+    expected = {event.key for event in events if _route_of(event) in routes}
+    return {
+        f"{name}_rows": sum(counted.values()),
+        f"{name}_lost": sum(1 for key in expected if counted[key] == 0),
+        f"{name}_duplicates": sum(max(0, n - 1) for n in counted.values()),
+        f"{name}_unexpected": len(set(counted) - expected),
+    }
+
+
+def _route_of(event: Expected) -> str | None:
+    kind, _, name = event.expect.partition(":")
+    return name if kind == "route" else None
 
 
 def verdict(events: Sequence[Expected], found: Found) -> dict[str, int]:

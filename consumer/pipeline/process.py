@@ -28,6 +28,8 @@ from consumer.sinks.base import RowCheck
 _ENCODE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 _QUARANTINE_PARTITIONER = Partitioner(PartitionConfig())
 _NO_ROW: Mapping[str, Any] = {}
+_NO_ROW_DICT: dict[str, Any] = {}
+"""What a `LineCheck` is given as its row on a line-only route (it reads the line only)."""
 
 
 class Pipeline:
@@ -49,7 +51,7 @@ class Pipeline:
         self._line_only = frozenset(line_only)
         """Routes whose sinks read only the encoded lines (S3): their items carry no row."""
         self._lines = {
-            route.name: _LineRoute(route, router.type_field)
+            route.name: _LineRoute(route, router.type_field, self.row_checks.get(route.name, ()))
             for route in routes
             if route.name in self._line_only and route.identity and route.partitions_from_model
         }
@@ -193,6 +195,10 @@ class Pipeline:
             event = route.partition_view(model)
             if event is not None:
                 partition = route.partitioner.partition(event, record.arrival_time)
+                for check in self.row_checks.get(route.name, ()):  # they read the line only
+                    reason = check(_NO_ROW_DICT, line)
+                    if reason is not None:
+                        raise RecordError("load", "UnstorableValue", reason)
                 return Item(route.name, partition, {}, line)
         return self._checked(route, orjson.loads(line), line, record)
 
@@ -228,9 +234,12 @@ class _LineRoute:
     same item the full path gives, or None whenever the full path must decide (a
     validation error, a nested type, an unreadable event time: it names the error)."""
 
-    __slots__ = ("model", "name", "partitioner", "time_field", "type_field")
+    __slots__ = ("checks", "model", "name", "partitioner", "time_field", "type_field")
 
-    def __init__(self, route: Route, type_field: str | None) -> None:
+    def __init__(self, route: Route, type_field: str | None, checks: Sequence[RowCheck]) -> None:
+        self.checks = tuple(checks)
+        """Checks of the line alone (`LineCheck`): a line one refuses takes the full path,
+        which quarantines it."""
         self.name = route.name
         self.model = route.model
         self.partitioner = route.partitioner
@@ -246,6 +255,9 @@ class _LineRoute:
         if record_type is not None and not _given(model, self.type_field, record_type):
             return None
         line = model_type.__pydantic_serializer__.to_json(model) + b"\n"
+        for check in self.checks:
+            if check(_NO_ROW_DICT, line) is not None:
+                return None
         try:
             if self.time_field is None:
                 partition = self.partitioner.partition(_NO_ROW, arrival_time)

@@ -3,6 +3,9 @@ a valid model into output rows, and where the rows go."""
 
 from __future__ import annotations
 
+import collections.abc
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -14,6 +17,7 @@ from consumer.loading import load_object
 from consumer.pipeline.external import ExternalTransform, ExternalTransformConfig
 from consumer.pipeline.partitioning import PartitionConfig, Partitioner
 from consumer.quality.config import QualityConfig
+from consumer.sinks.base import RouteShape
 
 Row = dict[str, Any]
 Transform = Callable[[Any], Any]
@@ -95,7 +99,19 @@ class Route:
             self.transform_fn = load_object(config.transform, f"{where}.transform")
         if not callable(self.transform_fn):
             raise ConfigError(f"{where}.transform: {config.transform!r} is not callable")
-        self.column_types = self._column_types(config.output_model, f"{where}.output_model")
+        output_model = self._output_model(config.output_model, f"{where}.output_model")
+        self.column_types = (
+            None
+            if output_model is None
+            else {name: info.annotation for name, info in output_model.model_fields.items()}
+        )
+        self.row_model: type[BaseModel] | None = (
+            output_model
+            or (self.model if config.transform is None else None)
+            or (None if self.external is not None else returned_model(self.transform_fn))
+        )
+        """The pydantic model of the rows (columns of Parquet and Iceberg): the schema when
+        there is no transform, else `output_model`, else the transform's return annotation."""
         self.name = config.name
         self.config = config
         self.identity = config.transform is None
@@ -107,13 +123,25 @@ class Route:
             self.external.close()
 
     @staticmethod
-    def _column_types(path: str | None, field: str) -> dict[str, Any] | None:
+    def _output_model(path: str | None, field: str) -> type[BaseModel] | None:
         if path is None:
             return None
         model = load_object(path, field)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise ConfigError(f"{field}: {path!r} is not a pydantic model")
-        return {name: info.annotation for name, info in model.model_fields.items()}
+        return model
+
+    def shape(self) -> RouteShape:
+        """What the route's sinks learn about it before any record (`Sink.bind`)."""
+        config = self.config
+        return RouteShape(
+            self.name,
+            self.row_model,
+            model_rows=self.identity,
+            key_fields=config.key,
+            version_field=config.version_field,
+            partition=config.partition,
+        )
 
     def validate(self, value: Any) -> BaseModel:
         try:
@@ -162,6 +190,40 @@ class Route:
             raise  # an external transform's own error envelope
         except Exception as exc:
             raise RecordError("transform", type(exc).__name__, str(exc)) from None
+
+
+def returned_model(function: Any) -> type[BaseModel] | None:
+    """The pydantic model a transform says it returns (`-> Row`, `-> list[Row]`,
+    `-> Iterator[Row]`, `-> Row | None`), or None when it does not say."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # unresolvable annotations say nothing
+        return None
+    return _model_in(hints.get("return"))
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    origin = typing.get_origin(annotation)
+    if len(args) == 1 and origin in _CONTAINERS:
+        return _model_in(args[0])
+    return None
+
+
+_CONTAINERS = frozenset(
+    {
+        list,
+        tuple,
+        typing.Union,
+        types.UnionType,
+        collections.abc.Iterable,
+        collections.abc.Iterator,
+        collections.abc.Sequence,
+        collections.abc.Generator,
+    }
+)
 
 
 def _summary(exc: ValidationError, limit: int = 5) -> str:

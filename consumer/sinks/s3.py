@@ -1,8 +1,12 @@
-"""S3 data lake sink: gzip JSON Lines under Hive-style partitions, one object per batch.
+"""S3 data lake sink: gzip JSON Lines or Parquet under Hive-style partitions, one object
+per batch.
 
 Keys are deterministic, `{prefix}/{route}/{output_partition}/{source}.{partition}.
-{first_sequence}-{first_sub}.jsonl.gz`, so a batch replayed after a crash overwrites its
-own object instead of adding a duplicate. A PutObject either lands whole or not at all.
+{first_sequence}-{first_sub}.jsonl.gz` (`.parquet`), so a batch replayed after a crash
+overwrites its own object instead of adding a duplicate. A PutObject either lands whole or
+not at all. Parquet columns come from the route's row model (consumer/sinks/columns): the
+same types in every object, and a row they cannot hold exactly is quarantined at stage
+`load` before it reaches a flush.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consumer.flow import Batch
 from consumer.pipeline.partitioning import sanitize
-from consumer.sinks.base import BuildContext, SinkBase
+from consumer.sinks.base import BuildContext, RouteShape, RowCheck, SinkBase
 
 _NON_RETRIABLE_CODES = frozenset(
     {
@@ -41,12 +45,19 @@ class S3SinkConfig(BaseModel):
     bucket: str = Field(min_length=3)
     prefix: str = Field("", description="key prefix, without trailing slash")
     gzip_level: int = Field(1, ge=1, le=9, description="1 is several times faster than 6")
+    format: Literal["jsonl", "parquet"] = Field(
+        "jsonl", description="gzip JSON Lines, or Parquet with the route's row model as columns"
+    )
+    compression: Literal["zstd", "snappy"] = Field("zstd", description="of Parquet objects")
 
     def build(self, name: str, ctx: BuildContext) -> S3Sink:
         return S3Sink(name, self, ctx.aws.client("s3"))
 
 
-def object_key(prefix: str, batch: Batch) -> str:
+SUFFIXES = {"jsonl": ".jsonl.gz", "parquet": ".parquet"}
+
+
+def object_key(prefix: str, batch: Batch, suffix: str = ".jsonl.gz") -> str:
     """The batch's key: a pure function of where its first record sits in the source."""
     first = batch.first_position
     name = f"{sanitize(batch.source)}.{sanitize(batch.partition)}.{first.sequence}-{first.sub}"
@@ -54,10 +65,12 @@ def object_key(prefix: str, batch: Batch) -> str:
         prefix.strip("/"),
         sanitize(batch.route) if batch.route else "",
         batch.output_partition,
-        name + ".jsonl.gz",
+        name + suffix,
     ]
     return "/".join(part for part in parts if part)
 
+
+GZIP_TYPE, PARQUET_TYPE = "application/gzip", "application/vnd.apache.parquet"
 
 STAGING_DIR = "_staging"
 """Objects of a cut not yet committed sit under `<prefix>/_staging/<cut id>/` (the SQS
@@ -83,7 +96,9 @@ MANIFEST_DIR = "_quality"
 def manifest_key(prefix: str, key: str) -> str:
     """Deterministic, like the object key, so a replayed batch overwrites its manifest."""
     rest = key[len(prefix.strip("/")) :].lstrip("/") if prefix.strip("/") else key
-    parts = [prefix.strip("/"), MANIFEST_DIR, rest.removesuffix(".jsonl.gz") + ".json"]
+    for suffix in SUFFIXES.values():
+        rest = rest.removesuffix(suffix)
+    parts = [prefix.strip("/"), MANIFEST_DIR, rest + ".json"]
     return "/".join(part for part in parts if part)
 
 
@@ -104,10 +119,30 @@ class S3Sink(SinkBase):
         self.name = name
         self.config = config
         self.client = client
+        self.suffix = SUFFIXES[config.format]
+        self._columns: dict[str, Any] = {}
+        """Parquet: the `Columns` converter of each route bound here."""
+
+    def bind(self, route: RouteShape) -> RowCheck | None:
+        if self.config.format != "parquet":
+            return None
+        from consumer.sinks.columns.route import bind_columns  # pyarrow only when needed
+
+        self._columns[route.name], check = bind_columns(route, self.name)
+        return check
+
+    def _body(self, batch: Batch) -> tuple[bytes, str]:
+        if self.config.format == "parquet":
+            from consumer.sinks.columns.convert import parquet_bytes
+
+            table = self._columns[batch.route].table(batch.lines)
+            return parquet_bytes(table, self.config.compression), PARQUET_TYPE
+        level = self.config.gzip_level
+        return gzip.compress(b"".join(batch.lines), compresslevel=level, mtime=0), GZIP_TYPE
 
     def write(self, batch: Batch) -> None:
-        body = gzip.compress(b"".join(batch.lines), compresslevel=self.config.gzip_level, mtime=0)
-        key = object_key(self.config.prefix, batch)
+        body, content_type = self._body(batch)
+        key = object_key(self.config.prefix, batch, self.suffix)
         manifest = manifest_key(self.config.prefix, key)
         if batch.stage is not None:
             key = staged_key(self.config.prefix, batch.stage, key)
@@ -120,7 +155,7 @@ class S3Sink(SinkBase):
             Key=key,
             **extra,
             Body=body,
-            ContentType="application/gzip",
+            ContentType=content_type,
             Metadata={
                 "sluice-records": str(len(batch.lines)),
                 "sluice-first-position": str(batch.first_position),
@@ -135,7 +170,7 @@ class S3Sink(SinkBase):
                 Body=orjson.dumps(
                     {
                         **batch.quality,
-                        "object": object_key(self.config.prefix, batch),
+                        "object": object_key(self.config.prefix, batch, self.suffix),
                         "written_at": time.time(),
                     }
                 ),
@@ -187,3 +222,20 @@ def iter_objects(
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             lines = gzip.decompress(body).splitlines()
             yield obj["Key"], [orjson.loads(line) for line in lines if line]
+
+
+def iter_parquet(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(key, rows) of every Parquet object under `prefix`, staged ones left out; values as
+    pyarrow reads them (datetimes, decimals)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if not key.endswith(".parquet") or is_staged(key):
+                continue
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            yield key, pq.read_table(io.BytesIO(body)).to_pylist()

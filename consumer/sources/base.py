@@ -58,6 +58,10 @@ class Source(Protocol):
     """What the batches' `source` field carries, part of every S3 key."""
     retry_stages: frozenset[str]
     """Records failing at these stages go back to the source (`retry`), not to quarantine."""
+    stable_positions: bool
+    """A record's position is its identity: ordered within its partition, the same when
+    replayed. A table that records the positions it committed (Iceberg) may then skip
+    what a replay brings again; otherwise it commits every row (at-least-once)."""
 
     def open(self) -> None:
         """Resolve names, start receivers; before the first read."""
@@ -105,6 +109,7 @@ class SourceBase:
     name = "source"
     origin = "source"
     retry_stages: frozenset[str] = frozenset()
+    stable_positions = True
 
     def open(self) -> None:
         return None

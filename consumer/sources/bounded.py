@@ -31,8 +31,10 @@ class BoundedSource(SourceBase):
         outcomes: Sequence[Processed] | None = None,
         errors: Mapping[int, RecordError] | None = None,
         chunk: int = 256,
+        stable_positions: bool = True,
     ) -> None:
         self.name = self.origin = name
+        self.stable_positions = stable_positions
         self.partition = partition
         self.records = iter(records)
         self.on_ack = on_ack

@@ -65,6 +65,35 @@ class Purchase(BaseModel):
         return self
 
 
+class PageViewRow(BaseModel):
+    """The columns of a page view row (`output_model`): Parquet and Iceberg take their
+    schema from it, and a row that does not fit it is quarantined at stage `load`."""
+
+    event_id: str
+    user_id: str
+    session_id: str
+    host: str | None
+    path: str
+    referrer_host: str | None
+    event_time: datetime
+    duration_ms: int = Field(ge=0, le=86_400_000)
+    device_os: str
+    mobile: bool
+
+
+class PurchaseRow(BaseModel):
+    """The columns of a purchase row (`output_model`)."""
+
+    event_id: str
+    order_id: str
+    user_id: str
+    event_time: datetime
+    currency: str
+    item_count: int = Field(ge=0, le=100_000)
+    skus: list[str]
+    total: Decimal = Field(max_digits=14, decimal_places=2)
+
+
 def page_view_row(view: PageView) -> dict[str, Any]:
     url = urlsplit(view.url)
     return {

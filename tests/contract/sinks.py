@@ -20,8 +20,9 @@ import orjson
 
 from consumer.aws.clients import AwsClients
 from consumer.delivery.assembly import Assembly
+from consumer.sinks.base import BuildContext
 from consumer.sinks.memory import ListSink
-from consumer.sinks.s3 import object_key
+from consumer.sinks.s3 import iter_parquet, object_key
 from tests.conftest import PG_URL, require
 
 ROUTE = "items"
@@ -64,6 +65,20 @@ class S3Harness:
         return _unreachable(parts, "s3")
 
 
+class ParquetHarness(S3Harness):
+    name = "s3-parquet"
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "format": "parquet"}
+
+    def rows(self, parts: Assembly) -> list[dict[str, Any]]:
+        return [
+            row
+            for _, rows in iter_parquet(self.aws.client("s3"), self.bucket, "lake")
+            for row in rows
+        ]
+
+
 class SqliteHarness:
     name = "sqlite"
 
@@ -88,6 +103,75 @@ class SqliteHarness:
         finally:
             holder.execute("ROLLBACK")
             holder.close()
+
+
+class IcebergHarness:
+    """An Iceberg table in pyiceberg's SQL catalog (SQLite file), data on the emulator's S3."""
+
+    name = "iceberg"
+
+    def __init__(self, aws: AwsClients, unique: str, tmp_path: Path) -> None:
+        self.aws, self.bucket = aws, f"contract-{unique}"
+        aws.client("s3").create_bucket(Bucket=self.bucket)
+        self.path = tmp_path / "catalog.db"
+        self.uri = f"sqlite:///{self.path}"
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": "iceberg",
+            "catalog": {"type": "sql", "uri": self.uri, "warehouse": f"s3://{self.bucket}/wh"},
+            "namespace": "contract",
+        }
+
+    def rows(self, parts: Assembly) -> list[dict[str, Any]]:
+        from consumer.sinks.iceberg.catalog import open_catalog
+        from consumer.sinks.iceberg.config import IcebergSinkConfig
+
+        config = IcebergSinkConfig.model_validate(self.config())
+        catalog = open_catalog(config, BuildContext(self.aws, Path.cwd()))
+        rows: list[dict[str, Any]] = (
+            catalog.load_table(f"contract.{ROUTE}").scan().to_arrow().to_pylist()
+        )
+        return rows
+
+    @contextmanager
+    def down(self, parts: Assembly) -> Iterator[None]:
+        """Another process holds the catalog database's write lock past the busy timeout."""
+        holder = sqlite3.connect(self.path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+
+class IcebergUpsertHarness(IcebergHarness):
+    """Upserts by key into a table whose catalog is the running PostgreSQL."""
+
+    name = "iceberg-upsert"
+
+    def __init__(self, aws: AwsClients, unique: str, tmp_path: Path) -> None:
+        PostgresHarness(unique)  # skips loudly when the server is missing
+        super().__init__(aws, unique, tmp_path)
+        self.uri = PG_URL
+        self.namespace = f"contract_{unique}"
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "namespace": self.namespace, "mode": "upsert"}
+
+    def rows(self, parts: Assembly) -> list[dict[str, Any]]:
+        from consumer.sinks.iceberg.catalog import open_catalog
+        from consumer.sinks.iceberg.config import IcebergSinkConfig
+
+        config = IcebergSinkConfig.model_validate(self.config())
+        catalog = open_catalog(config, BuildContext(self.aws, Path.cwd()))
+        table = catalog.load_table(f"{self.namespace}.{ROUTE}")
+        rows: list[dict[str, Any]] = table.scan().to_arrow().to_pylist()
+        return rows
+
+    def down(self, parts: Assembly) -> None:  # type: ignore[override]
+        return None  # the PostgreSQL pool's outage is tested in test_postgres.py
 
 
 class PostgresHarness:
@@ -177,8 +261,11 @@ def _unreachable(parts: Assembly, service: str) -> Iterator[None]:
 SinkFactory = Callable[[AwsClients, str, Path], SinkHarness]
 SINKS: dict[str, SinkFactory] = {
     "s3": lambda aws, unique, tmp_path: S3Harness(aws, unique),
+    "s3-parquet": lambda aws, unique, tmp_path: ParquetHarness(aws, unique),
     "sqlite": lambda aws, unique, tmp_path: SqliteHarness(tmp_path),
     "postgres": lambda aws, unique, tmp_path: PostgresHarness(unique),
+    "iceberg": IcebergHarness,
+    "iceberg-upsert": IcebergUpsertHarness,
     "dynamodb": lambda aws, unique, tmp_path: DynamoDbHarness(aws, unique),
     "memory": lambda aws, unique, tmp_path: MemoryHarness(),
 }

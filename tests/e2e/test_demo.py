@@ -51,6 +51,14 @@ def test_demo_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     assert report["records_quarantined"] >= 75
     assert (report["jobs_run"], report["job_duplicates_skipped"]) == (1, 1)
     assert report["db_rows"] == report["records_written"]
+    # the page views were also committed to an Iceberg table and the purchases written as
+    # Parquet: read back, each record once
+    assert report["iceberg_lost"] == report["iceberg_duplicates"] == 0
+    assert report["parquet_lost"] == report["parquet_duplicates"] == 0
+    assert report["iceberg_unexpected"] == report["parquet_unexpected"] == 0
+    assert report["iceberg_rows"] > 0 and report["parquet_rows"] > 0
+    assert report["iceberg_rows"] + report["parquet_rows"] == report["records_written"]
+    assert (out / "catalog.db").exists() and any((out / "warehouse").rglob("*.metadata.json"))
     assert report["s3_objects"] > 0 and report["seconds"] > 0
     assert (out / "sluice.db").exists() and (out / "report.json").exists()
     assert any((out / "quarantine").rglob("*.jsonl"))

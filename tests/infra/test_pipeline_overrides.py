@@ -23,7 +23,13 @@ def _override_names(expression: str) -> list[str]:
 
 
 def _env(names: list[str]) -> dict[str, str]:
-    values = {"VISIBILITY_TIMEOUT_S": "120", "PATH": "/tmp/sluice.db"}
+    values = {
+        "VISIBILITY_TIMEOUT_S": "120",
+        "PATH": "/tmp/sluice.db",
+        # the Iceberg sink's catalog, as the example's jsonencode makes it
+        "CATALOG": '{"type": "glue", "warehouse": "s3://x-resource-name/warehouse"}',
+        "NAMESPACE": "sluice_tables",
+    }
     return {name: values.get(name.rsplit("__", 1)[-1], "x-resource-name") for name in names}
 
 

@@ -57,6 +57,13 @@ ALLOWED = {
     "iam:PassRole",
     # batch_jobs/workflow/runner.py: a failed run is published to the workflow's topic.
     "sns:Publish",
+    # consumer/sinks/iceberg (pyiceberg's Glue catalog): namespace_exists (GetDatabase),
+    # load_table and table_exists (GetTable), a route's first table (CreateTable), every
+    # commit (GetTable, then UpdateTable conditional on the table's version).
+    "glue:CreateTable",
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:UpdateTable",
 }
 
 # Actions without resource-level permissions: AWS requires Resource "*"; a condition

@@ -33,7 +33,14 @@ DAY_S = 86_400
 def _example_values(**overrides: Any) -> dict[str, Any]:
     """The example's variable defaults (the ones these locals read), and overrides."""
     variables = load_dir(EXAMPLE).variables
-    names = ("name", "source_type", "lake_prefix", "quarantine_prefix", "sqs_retention_seconds")
+    names = (
+        "name",
+        "source_type",
+        "lake_prefix",
+        "parquet_prefix",
+        "quarantine_prefix",
+        "sqs_retention_seconds",
+    )
     return {name: variables[name]["default"] for name in names} | overrides
 
 
@@ -144,6 +151,7 @@ def test_staging_objects_are_reachable_under_the_staging_prefixes_only() -> None
     prefixes = _example(source_type="sqs").local("staging_prefixes")
     assert _render(staging["resources"], prefixes) == [
         f"{BUCKET_ARN}/lake/_staging/*",
+        f"{BUCKET_ARN}/parquet/_staging/*",
         f"{BUCKET_ARN}/quarantine/_staging/*",
     ]
     # the only wildcard is the one after _staging/
@@ -158,7 +166,11 @@ def test_list_bucket_is_conditioned_on_the_staging_prefixes() -> None:
     (condition,) = listing["condition"]
     assert (condition["test"], condition["variable"]) == ("StringLike", "s3:prefix")
     prefixes = _example(source_type="sqs").local("staging_prefixes")
-    assert _render(condition["values"], prefixes) == ["lake/_staging/*", "quarantine/_staging/*"]
+    assert _render(condition["values"], prefixes) == [
+        "lake/_staging/*",
+        "parquet/_staging/*",
+        "quarantine/_staging/*",
+    ]
     assert _gate("SqsLedgerStagingList") == "${var.sqs_ledger == null ? [] : [var.sqs_ledger]}"
 
 
@@ -229,9 +241,10 @@ def test_defaults_match_the_queue_module_and_the_example_sqs_pipeline() -> None:
     assert retention == queue["retention_seconds"]["default"] == 4 * DAY_S
     bucket_default = load_dir(MODULES / "s3_bucket").variables["staging_expiration_days"]["default"]
     assert bucket_default == 4 + 2
-    # The prefixes examples/clickstream/pipeline-sqs.toml writes (its lake sink, the quarantine)
+    # The prefixes examples/clickstream/pipeline-sqs.toml writes (its S3 sinks: JSON Lines,
+    # Parquet; the quarantine)
     with (ROOT / "examples" / "clickstream" / "pipeline-sqs.toml").open("rb") as handle:
         pipeline = tomllib.load(handle)
-    sinks = [pipeline["sinks"]["lake"], pipeline["quarantine"]]
+    sinks = [pipeline["sinks"]["lake"], pipeline["sinks"]["columns"], pipeline["quarantine"]]
     expected = [f"{sink['prefix'].strip('/')}/_staging/" for sink in sinks]
     assert _example(source_type="sqs").local("staging_prefixes") == expected

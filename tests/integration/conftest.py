@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import require
 from tests.integration.ecs_harness import agent, agent_env  # noqa: F401 (fixtures)
+from tests.integration.iceberg_harness import lake  # noqa: F401 (fixture)
 from tests.integration.kcl_harness import h2_endpoint  # noqa: F401 (a fixture)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from consumer.capacity.cost.model import estimate
 from consumer.capacity.cost.result import CostEstimate
-from consumer.capacity.cost.shape import NETWORKS, Shape
+from consumer.capacity.cost.shape import LAKE_FORMATS, NETWORKS, Shape
 
 DEFAULT_PER_CORE_RECORDS_PER_S = 27_000.0  # low end of `make bench`'s pipeline core figure
 _DEFAULT = Shape()
@@ -109,6 +109,26 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--routes", type=int, default=1)
     parser.add_argument("--buffer-max-records", type=int, default=500)
     parser.add_argument("--buffer-max-age-s", type=float, default=5.0)
+    lake = parser.add_argument_group("the lake (docs/lake.md)")
+    lake.add_argument(
+        "--lake-format",
+        choices=LAKE_FORMATS,
+        default=_DEFAULT.lake_format,
+        help="what the S3 lake stores: gzip JSON Lines, Parquet objects or an Iceberg "
+        "table (bytes stored, Glue and metadata requests) (default: %(default)s)",
+    )
+    lake.add_argument(
+        "--athena-queries-per-day",
+        type=float,
+        default=_DEFAULT.athena_queries_per_day,
+        help="Athena queries a day, each over one day of data (default: %(default)g)",
+    )
+    lake.add_argument(
+        "--athena-column-share",
+        type=float,
+        default=_DEFAULT.athena_column_share,
+        help="0..1 of a columnar row's bytes a query reads (default: %(default)g)",
+    )
     add_deployment_arguments(parser)
 
 
@@ -124,6 +144,9 @@ def from_args(args: argparse.Namespace) -> CostEstimate:
         routes=args.routes,
         buffer_max_records=args.buffer_max_records,
         buffer_max_age_s=args.buffer_max_age_s,
+        lake_format=args.lake_format,
+        athena_queries_per_day=args.athena_queries_per_day,
+        athena_column_share=args.athena_column_share,
         **deployment_fields(args),
     )
     return estimate(args.records_per_s, args.record_bytes, args.per_core_records_per_s, shape)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consumer.capacity.cost import ledger_lines, pipeline_lines, platform_lines
+from consumer.capacity.cost import lake_lines, ledger_lines, pipeline_lines, platform_lines
 from consumer.capacity.cost.prices import PRICES, PRICES_AS_OF, Prices
 from consumer.capacity.cost.result import CostEstimate, CostLine
 from consumer.capacity.cost.shape import Shape, check
@@ -54,6 +54,7 @@ def _assumptions(per_core: float, shape: Shape, prices: Prices) -> tuple[str, ..
         "Kinesis: provisioned mode, 24 h retention, no KPL aggregation, no enhanced fan-out",
         f"SQS: standard queue, batches of {SQS_BATCH}, one message per record",
         *_ledger_assumption(shape),
+        *_lake_assumption(shape),
         "Container Insights: standard (not enhanced observability), one cluster; its "
         "performance events are sized from AWS's examples",
         f"network: {network}; S3 and DynamoDB through free gateway endpoints; data "
@@ -61,6 +62,20 @@ def _assumptions(per_core: float, shape: Shape, prices: Prices) -> tuple[str, ..
         f"ECR: {shape.images_kept} images of {shape.image_mb:g} MB each (an upper bound: "
         "unchanged layers are stored once)",
         f"month: {HOURS_PER_MONTH:g} hours",
+    )
+
+
+def _lake_assumption(shape: Shape) -> tuple[str, ...]:
+    if shape.lake_format == "jsonl" and not shape.athena_queries_per_day:
+        return ()
+    factor = lake_lines.FORMAT_BYTES[shape.lake_format]
+    return (
+        f"lake: {shape.lake_format}, {factor:g} x the bytes of gzip JSON Lines (measured, "
+        "docs/lake.md); Iceberg: one commit per route and cut, "
+        f"{lake_lines.GLUE_REQUESTS_PER_COMMIT} Glue requests and "
+        f"{lake_lines.S3_PUTS_PER_COMMIT} metadata PUTs each; Athena queries read a day of "
+        "data, JSON Lines whole, columns "
+        f"{shape.athena_column_share:.0%} of a row's bytes",
     )
 
 
@@ -116,6 +131,8 @@ def estimate(
     else:
         lines += pipeline_lines.sqs(records_per_s, record_bytes, tasks, prices)
     lines += pipeline_lines.s3(records_per_s, record_bytes, flushes, shape, prices)
+    lines += lake_lines.iceberg(flushes, shape, prices)
+    lines += lake_lines.athena(records_per_s, record_bytes, shape, prices)
     lines += pipeline_lines.dynamodb(flushes, shape.source, prices)
     lines += ledger_lines.sqs_ledger(records_per_s, record_bytes, flushes, shape, prices)
     lines += pipeline_lines.cloudwatch(flushes, shape, prices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from consumer.capacity.cost.lake_lines import stored_ratio
 from consumer.capacity.cost.prices import Prices
 from consumer.capacity.cost.result import CostLine
 from consumer.capacity.cost.shape import Shape, Source
@@ -67,7 +68,7 @@ def s3(
     records_per_s: float, record_bytes: int, flushes: float, shape: Shape, prices: Prices
 ) -> list[CostLine]:
     puts = flushes * shape.routes * SECONDS_PER_MONTH
-    stored_gb = records_per_s * record_bytes * shape.compression_ratio * SECONDS_PER_MONTH / GB
+    stored_gb = records_per_s * record_bytes * stored_ratio(shape) * SECONDS_PER_MONTH / GB
     return [
         CostLine(
             "S3", "PUT requests", f"{puts / 1e6:,.2f} M", puts / 1000 * prices.s3_puts_per_thousand

@@ -29,6 +29,9 @@ class Prices:
     # sinks and checkpoints
     s3_puts_per_thousand: float = 0.005  # PUT, COPY, POST, LIST
     s3_gb_month: float = 0.023  # Standard, first 50 TB
+    s3_gets_per_thousand: float = 0.0004  # GET, SELECT and all other requests
+    glue_requests_per_million: float = 1.00  # Data Catalog requests beyond the free million
+    athena_tb_scanned: float = 5.00  # SQL queries, per TB scanned (10 MB minimum a query)
     dynamodb_writes_per_million: float = 0.625  # on-demand write request units
     dynamodb_gb_month: float = 0.25  # table storage, Standard table class
     dynamodb_pitr_gb_month: float = 0.20  # continuous backups (point-in-time recovery)

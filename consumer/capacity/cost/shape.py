@@ -17,6 +17,8 @@ Driver = Literal["polling", "kcl"]
 # already paid for elsewhere.
 Network = Literal["endpoints", "nat", "none"]
 NETWORKS: tuple[str, ...] = get_args(Network)
+LakeFormat = Literal["jsonl", "parquet", "iceberg"]
+LAKE_FORMATS: tuple[str, ...] = get_args(LakeFormat)
 
 # modules/vpc_endpoints' 11 default interface services plus the example's "sns".
 EXAMPLE_INTERFACE_ENDPOINTS = 12
@@ -64,6 +66,10 @@ class Shape:
     # the SQS source's exactly-once ledger (the example creates its table for SQS)
     sqs_ledger: bool = True  # source.exactly_once; --no-sqs-ledger
     sqs_retention_days: float = 4.0  # the queue's retention (sqs_retention_seconds)
+    # the lake's format and its queries (consumer/capacity/cost/lake_lines.py)
+    lake_format: LakeFormat = "jsonl"
+    athena_queries_per_day: float = 0.0  # queries, each over one day of data
+    athena_column_share: float = 0.25  # of a columnar row's bytes a query reads
 
 
 def check(shape: Shape) -> None:
@@ -78,6 +84,10 @@ def check(shape: Shape) -> None:
         raise ValueError(f"network must be one of {', '.join(NETWORKS)}")
     if not 60 / 86_400 <= shape.sqs_retention_days <= 14:
         raise ValueError("sqs_retention_days must be between 60 s and 14 days")
+    if shape.lake_format not in LAKE_FORMATS:
+        raise ValueError(f"lake_format must be one of {', '.join(LAKE_FORMATS)}")
+    if shape.athena_queries_per_day < 0 or not 0 < shape.athena_column_share <= 1:
+        raise ValueError("athena_queries_per_day must be >= 0, athena_column_share in (0, 1]")
     if shape.availability_zones < 1 or shape.containers_per_task < 1:
         raise ValueError("availability_zones and containers_per_task must be at least 1")
     counts = (

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 class SqsSource(SourceBase):
     kind = "sqs"
+    stable_positions = False
+    """Positions are message ids, not an order: exactly once comes from the ledger."""
 
     def __init__(
         self,

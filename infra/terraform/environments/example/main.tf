@@ -34,7 +34,7 @@ locals {
   # leftovers of cuts never committed expire once no redelivery can commit them any more:
   # the queue's retention plus 2 days.
   sqs_ledger_table_name   = local.sqs ? "${var.name}-sqs-ledger" : null
-  staging_prefixes        = local.sqs ? [for prefix in [var.lake_prefix, var.quarantine_prefix] : "${trimsuffix(prefix, "/")}/_staging/"] : []
+  staging_prefixes        = local.sqs ? [for prefix in [var.lake_prefix, var.parquet_prefix, var.quarantine_prefix] : "${trimsuffix(prefix, "/")}/_staging/"] : []
   staging_expiration_days = ceil(var.sqs_retention_seconds / 86400) + 2
 
   kcl_application_name = var.kinesis_driver == "kcl" || var.create_kcl_tables ? "${var.name}-kcl" : null
@@ -70,13 +70,26 @@ locals {
   }
 
   # The sinks of the example pipeline (examples/clickstream): the S3 sink `lake`, the
-  # quarantine and the SQLite sink `db`, which on Fargate can only live on the scratch
-  # volume: a demo, not a database. Replace with your pipeline's sink names.
-  sink_environment = {
-    SLUICE__SINKS__LAKE__BUCKET = module.bucket.name
-    SLUICE__QUARANTINE__BUCKET  = module.bucket.name
-    SLUICE__SINKS__DB__PATH     = "/tmp/sluice.db"
-  }
+  # Parquet sink `columns`, the quarantine, the Iceberg sink `tables` (committing through
+  # Glue here, under the bucket's warehouse prefix) and the SQLite sink `db`, which on
+  # Fargate can only live on the scratch volume: a demo, not a database. Replace with your
+  # pipeline's sink names.
+  iceberg = var.iceberg_database_name != null
+  sink_environment = merge(
+    {
+      SLUICE__SINKS__LAKE__BUCKET    = module.bucket.name
+      SLUICE__SINKS__COLUMNS__BUCKET = module.bucket.name
+      SLUICE__QUARANTINE__BUCKET     = module.bucket.name
+      SLUICE__SINKS__DB__PATH        = "/tmp/sluice.db"
+    },
+    local.iceberg ? {
+      SLUICE__SINKS__TABLES__NAMESPACE = var.iceberg_database_name
+      SLUICE__SINKS__TABLES__CATALOG = jsonencode({
+        type      = "glue"
+        warehouse = "s3://${module.bucket.name}/${var.iceberg_warehouse_prefix}"
+      })
+    } : {},
+  )
 
   environment = merge(local.source_environment, local.sink_environment, var.extra_environment)
 
@@ -143,6 +156,23 @@ module "bucket" {
   staging_prefixes           = local.staging_prefixes
   staging_expiration_days    = local.staging_expiration_days
   access_log_bucket          = var.access_log_bucket
+}
+
+# The lake as tables (issue 19): the JSON Lines and Parquet objects as Glue tables with
+# partition projection, a database for the Iceberg sink's tables, an Athena workgroup
+# whose results are encrypted in their own bucket (docs/lake.md).
+module "lake_catalog" {
+  source = "../../modules/lake_catalog"
+
+  name                    = var.name
+  database_name           = var.lake_database_name
+  iceberg_database_name   = var.iceberg_database_name
+  bucket_name             = module.bucket.name
+  tables                  = var.lake_tables
+  kms_key_arn             = module.kms.key_arn
+  results_bucket_name     = coalesce(var.athena_results_bucket_name, "${var.bucket_name}-athena")
+  results_expiration_days = var.athena_results_expiration_days
+  access_log_bucket       = var.access_log_bucket
 }
 
 module "tables" {
@@ -278,18 +308,19 @@ module "iam" {
     table_arn        = module.tables.sqs_ledger_table_arn
     staging_prefixes = local.staging_prefixes
   } : null
-  s3_bucket_arn          = module.bucket.arn
-  s3_read_bucket_arns    = var.s3_event_bucket_arns
-  kms_key_arn            = module.kms.key_arn
-  metric_namespaces      = compact(["sluice", local.kcl_application_name])
-  ecs_cluster_name       = module.cluster.name
-  publish_backlog_metric = var.publish_backlog_metric
-  efs_file_system_arn    = var.enable_efs ? module.efs[0].file_system_arn : null
-  ecr_repository_arn     = module.ecr.arn
-  log_group_arn          = module.cluster.log_group_arn
-  secret_arns            = local.secret_arns
-  ssm_parameter_arns     = local.ssm_parameter_arns
-  secret_kms_key_arns    = var.secret_kms_key_arns
+  s3_bucket_arn              = module.bucket.arn
+  s3_read_bucket_arns        = var.s3_event_bucket_arns
+  glue_iceberg_database_arns = compact([module.lake_catalog.iceberg_database_arn])
+  kms_key_arn                = module.kms.key_arn
+  metric_namespaces          = compact(["sluice", local.kcl_application_name])
+  ecs_cluster_name           = module.cluster.name
+  publish_backlog_metric     = var.publish_backlog_metric
+  efs_file_system_arn        = var.enable_efs ? module.efs[0].file_system_arn : null
+  ecr_repository_arn         = module.ecr.arn
+  log_group_arn              = module.cluster.log_group_arn
+  secret_arns                = local.secret_arns
+  ssm_parameter_arns         = local.ssm_parameter_arns
+  secret_kms_key_arns        = var.secret_kms_key_arns
 
   batch_launch = {
     cluster_arn          = module.cluster.arn

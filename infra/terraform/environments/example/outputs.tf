@@ -159,3 +159,14 @@ output "vpc_interface_endpoints" {
   description = "Services with an interface endpoint in the tasks' subnets."
   value       = local.create_endpoints ? sort(keys(module.endpoints[0].interface_endpoint_ids)) : []
 }
+
+output "lake_catalog" {
+  description = "The lake as tables: the Glue database of the JSON Lines and Parquet tables and their names, the Iceberg sink's database, the Athena workgroup and its results bucket (docs/lake.md)."
+  value = {
+    database         = module.lake_catalog.database_name
+    tables           = module.lake_catalog.table_names
+    iceberg_database = module.lake_catalog.iceberg_database_name
+    workgroup        = module.lake_catalog.workgroup_name
+    results_bucket   = module.lake_catalog.results_bucket_name
+  }
+}

@@ -180,6 +180,17 @@ variable "lake_prefix" {
   }
 }
 
+variable "parquet_prefix" {
+  description = "Key prefix of the pipeline's Parquet sink, with a trailing slash (examples/clickstream's sink `columns` uses prefix \"parquet\"). With source_type = sqs its `_staging/` prefix gets an expiry rule and the staging permissions."
+  type        = string
+  default     = "parquet/"
+
+  validation {
+    condition     = endswith(var.parquet_prefix, "/") && length(var.parquet_prefix) > 1
+    error_message = "parquet_prefix must end with a slash."
+  }
+}
+
 variable "quarantine_prefix" {
   description = "Key prefix of the quarantine sink, with a trailing slash (examples/clickstream uses prefix \"quarantine\")."
   type        = string
@@ -450,4 +461,102 @@ variable "disabled_alarms" {
   description = "Alarm ids not to create."
   type        = list(string)
   default     = []
+}
+
+# ---------------------------------------------------------------------- the lake as tables
+
+variable "lake_database_name" {
+  description = "Glue database of the plain lake's tables (JSON Lines and Parquet objects, partition projection), queried by Athena."
+  type        = string
+  default     = "sluice_lake"
+}
+
+variable "lake_tables" {
+  description = "The plain lake's tables, as `sluice validate --config FILE --ddl ROUTE --ddl-format terraform` prints them (the default: examples/clickstream's page views and purchases as JSON Lines, purchases as Parquet; tests/infra/test_terraform_lake.py keeps it equal to that output)."
+  type = map(object({
+    prefix      = string
+    format      = string
+    granularity = string
+    fields      = optional(list(string), [])
+    columns = list(object({
+      name = string
+      type = string
+    }))
+  }))
+  default = {
+    page_views = {
+      prefix      = "lake/page_views"
+      format      = "jsonl"
+      granularity = "hour"
+      fields      = []
+      columns = [
+        { name = "event_id", type = "string" },
+        { name = "user_id", type = "string" },
+        { name = "session_id", type = "string" },
+        { name = "host", type = "string" },
+        { name = "path", type = "string" },
+        { name = "referrer_host", type = "string" },
+        { name = "event_time", type = "timestamp" },
+        { name = "duration_ms", type = "bigint" },
+        { name = "device_os", type = "string" },
+        { name = "mobile", type = "boolean" },
+      ]
+    }
+    purchases = {
+      prefix      = "lake/purchases"
+      format      = "jsonl"
+      granularity = "day"
+      fields      = []
+      columns = [
+        { name = "event_id", type = "string" },
+        { name = "order_id", type = "string" },
+        { name = "user_id", type = "string" },
+        { name = "event_time", type = "timestamp" },
+        { name = "currency", type = "string" },
+        { name = "item_count", type = "bigint" },
+        { name = "skus", type = "array<string>" },
+        { name = "total", type = "decimal(14,2)" },
+      ]
+    }
+    purchases_parquet = {
+      prefix      = "parquet/purchases"
+      format      = "parquet"
+      granularity = "day"
+      fields      = []
+      columns = [
+        { name = "event_id", type = "string" },
+        { name = "order_id", type = "string" },
+        { name = "user_id", type = "string" },
+        { name = "event_time", type = "timestamp" },
+        { name = "currency", type = "string" },
+        { name = "item_count", type = "bigint" },
+        { name = "skus", type = "array<string>" },
+        { name = "total", type = "decimal(14,2)" },
+      ]
+    }
+  }
+}
+
+variable "iceberg_database_name" {
+  description = "Glue database of the Iceberg tables the pipeline's Iceberg sink (examples/clickstream's `tables`) creates and commits to: its namespace. null: no Iceberg sink, no database, no Glue rights."
+  type        = string
+  default     = "sluice_tables"
+}
+
+variable "iceberg_warehouse_prefix" {
+  description = "Key prefix in the lake bucket under which the Iceberg sink creates its tables (its Glue catalog's warehouse), without slashes at either end."
+  type        = string
+  default     = "warehouse"
+}
+
+variable "athena_results_bucket_name" {
+  description = "Globally unique name of the Athena query results bucket; null: <bucket_name>-athena."
+  type        = string
+  default     = null
+}
+
+variable "athena_results_expiration_days" {
+  description = "Days Athena query results are kept."
+  type        = number
+  default     = 30
 }

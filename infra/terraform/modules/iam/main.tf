@@ -343,6 +343,29 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
+  # The Iceberg sink (issue 19) commits through pyiceberg's Glue catalog: it reads the
+  # database and its tables, creates a route's table the first time and updates the
+  # table's metadata pointer at every commit (conditional on its version). The data and
+  # metadata files are objects of the lake bucket (S3Objects, S3List above).
+  dynamic "statement" {
+    for_each = length(var.glue_iceberg_database_arns) > 0 ? [var.glue_iceberg_database_arns] : []
+
+    content {
+      sid = "GlueIcebergTables"
+      actions = [
+        "glue:CreateTable",
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:UpdateTable",
+      ]
+      resources = concat(
+        ["arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"],
+        statement.value,
+        [for arn in statement.value : "${replace(arn, ":database/", ":table/")}/*"],
+      )
+    }
+  }
+
   dynamic "statement" {
     for_each = var.efs_file_system_arn == null ? [] : [var.efs_file_system_arn]
 

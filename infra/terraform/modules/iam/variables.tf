@@ -96,6 +96,17 @@ variable "notify_topic" {
   default = null
 }
 
+variable "glue_iceberg_database_arns" {
+  description = "ARNs of the Glue databases the Iceberg sink's tables live in (its namespaces): GetDatabase, GetTable, CreateTable and UpdateTable on them, their tables and the account's catalog. Empty grants none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.glue_iceberg_database_arns : strcontains(arn, ":database/") && !strcontains(arn, "*")])
+    error_message = "glue_iceberg_database_arns must be Glue database ARNs, without wildcards."
+  }
+}
+
 variable "efs_file_system_arn" {
   description = "ARN of the EFS file system the tasks mount; null when none."
   type        = string

@@ -35,8 +35,8 @@ run "sqs_ledger" {
   }
 
   assert {
-    condition     = output.sqs_staging.prefixes == tolist(["lake/_staging/", "quarantine/_staging/"])
-    error_message = "the lake's and the quarantine's staging prefixes expire"
+    condition     = output.sqs_staging.prefixes == tolist(["lake/_staging/", "parquet/_staging/", "quarantine/_staging/"])
+    error_message = "the lake's, the Parquet sink's and the quarantine's staging prefixes expire"
   }
 
   assert {
@@ -60,7 +60,7 @@ run "sqs_ledger_longest_retention" {
   }
 
   assert {
-    condition     = output.sqs_staging.prefixes == tolist(["data/events/_staging/", "quarantine/_staging/"])
+    condition     = output.sqs_staging.prefixes == tolist(["data/events/_staging/", "parquet/_staging/", "quarantine/_staging/"])
     error_message = "the staging prefix follows lake_prefix"
   }
 }

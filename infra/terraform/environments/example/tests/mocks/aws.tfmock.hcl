@@ -122,3 +122,10 @@ mock_resource "aws_appautoscaling_policy" {
     arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:00000000-0000-0000-0000-000000000000:resource/ecs/service/mock/mock:policyName/mock"
   }
 }
+
+# The Iceberg sink's Glue database: the task role's Glue statement takes database ARNs.
+mock_resource "aws_glue_catalog_database" {
+  defaults = {
+    arn = "arn:aws:glue:us-east-1:123456789012:database/mock"
+  }
+}
