@@ -63,6 +63,12 @@ class EcsLaunchConfig(BaseModel):
                 raw[field] = text
         return cls.model_validate(raw)
 
+    @classmethod
+    def from_flags(cls, env: Mapping[str, str], flags: Any) -> EcsLaunchConfig:
+        """`from_env` with the CLI's `--ecs-*` flags (attributes `ecs_<field>`) winning."""
+        names = ("cluster", "task_definition", "container", "subnets", "security_groups")
+        return cls.from_env(env, **{name: getattr(flags, f"ecs_{name}") for name in names})
+
 
 @dataclass(frozen=True)
 class TaskEnd:

@@ -98,14 +98,7 @@ def launcher_from(args: argparse.Namespace, aws: Any) -> Any:
 
     from consumer.aws.ecs import EcsLaunchConfig, EcsLauncher
 
-    config = EcsLaunchConfig.from_env(
-        os.environ,
-        cluster=args.ecs_cluster,
-        task_definition=args.ecs_task_definition,
-        container=args.ecs_container,
-        subnets=args.ecs_subnets,
-        security_groups=args.ecs_security_groups,
-    )
+    config = EcsLaunchConfig.from_flags(os.environ, args)
     return EcsLauncher(aws.client("ecs"), config)
 
 

@@ -83,14 +83,7 @@ def deployed_target(
     from consumer.aws.ecs import EcsLaunchConfig
 
     try:
-        ecs = EcsLaunchConfig.from_env(
-            os.environ,
-            cluster=args.ecs_cluster,
-            task_definition=args.ecs_task_definition,
-            container=args.ecs_container,
-            subnets=args.ecs_subnets,
-            security_groups=args.ecs_security_groups,
-        )
+        ecs = EcsLaunchConfig.from_flags(os.environ, args)
     except ValidationError as exc:
         missing = sorted(str(e["loc"][0]) for e in exc.errors() if e["type"] == "missing")
         flags = ", ".join(f"--ecs-{name.replace('_', '-')}" for name in missing)

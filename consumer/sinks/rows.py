@@ -14,7 +14,12 @@ def _newer(candidate: Row, current: Row, version: str | None) -> bool:
     """Whether `candidate` (later in source order) should replace `current`."""
     if version is None:
         return True
-    new, old = candidate.get(version), current.get(version)
+    return version_wins(candidate.get(version), current.get(version))
+
+
+def version_wins(new: Any, old: Any) -> bool:
+    """Whether a row of version `new` replaces one of version `old`: a missing old version
+    loses, a missing new one never wins, versions that do not compare let the later win."""
     if old is None:
         return True
     if new is None:

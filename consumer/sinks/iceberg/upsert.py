@@ -15,6 +15,8 @@ import pyarrow as pa
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.upsert_util import create_match_filter
 
+from consumer.sinks.rows import version_wins
+
 
 def newest_per_key(data: pa.Table, keys: Sequence[str], version: str | None) -> pa.Table:
     """One row per key, in the order the rows came: the highest version (ties and
@@ -24,23 +26,11 @@ def newest_per_key(data: pa.Table, keys: Sequence[str], version: str | None) -> 
     chosen: dict[tuple[Any, ...], int] = {}
     for index, key in enumerate(key_values):
         current = chosen.get(key)
-        if current is None or versions is None or wins(versions[index], versions[current]):
+        if current is None or versions is None or version_wins(versions[index], versions[current]):
             chosen[key] = index
     if len(chosen) == len(key_values):
         return data
     return data.take(pa.array(sorted(chosen.values()), type=pa.int64()))
-
-
-def wins(new: Any, old: Any) -> bool:
-    """Whether a row of version `new` replaces one of version `old` (as rows.py decides)."""
-    if old is None:
-        return True
-    if new is None:
-        return False
-    try:
-        return bool(new >= old)
-    except TypeError:
-        return True
 
 
 def guarded(table: Table, data: pa.Table, keys: Sequence[str], version: str | None) -> pa.Table:
@@ -63,7 +53,7 @@ def guarded(table: Table, data: pa.Table, keys: Sequence[str], version: str | No
     keep = [
         index
         for index, (key, value) in enumerate(incoming)
-        if key not in current or wins(value, current[key])
+        if key not in current or version_wins(value, current[key])
     ]
     if len(keep) == data.num_rows:
         return data
