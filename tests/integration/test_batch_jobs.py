@@ -12,7 +12,7 @@ from pydantic import Field
 
 from batch_jobs.registry import run_job
 from consumer.aws.clients import AwsClients
-from consumer.sinks.s3 import iter_objects
+from consumer.sinks.s3 import iter_objects, iter_parquet
 from tests.integration.harness import Harness, Reading, reading
 
 pytestmark = pytest.mark.integration
@@ -215,3 +215,70 @@ def test_compact_leaves_recent_partitions_alone(
             Body=gzip.compress(reading(n)[1]),
         )
     assert _run(harness, "compact", prefix="lake/", older_than_s="3600").inputs == 0
+
+
+def test_compact_merges_parquet_objects_into_one_parquet_object(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    from consumer.sinks.columns.convert import parquet_bytes
+
+    # GIVEN a partition of 4 small Parquet objects (40 rows), one written before the route's
+    # model gained the optional field `note`
+    harness = Harness.create(aws, unique, tmp_path)
+    s3, bucket, folder = aws.client("s3"), f"lake-{unique}", "lake/views/dt=2026-11-20/hr=00"
+    for n in range(4):
+        columns: dict[str, list[Any]] = {"id": [n * 10 + i for i in range(10)]}
+        columns["value"] = [float(i) / 4 for i in columns["id"]]
+        if n:
+            columns["note"] = [f"n{i}" if i % 3 else None for i in columns["id"]]
+        body = parquet_bytes(pa.table(columns), "snappy")
+        s3.put_object(Bucket=bucket, Key=f"{folder}/s.p.{n}-0.parquet", Body=body)
+    before = sorted(
+        (row for _, rows in iter_parquet(s3, bucket, "lake") for row in rows),
+        key=lambda row: row["id"],
+    )
+
+    # WHEN it is compacted (twice: the second run finds nothing to do)
+    first = _run(harness, "compact", prefix="lake/", older_than_s="0")
+    again = _run(harness, "compact", prefix="lake/", older_than_s="0")
+
+    # THEN one Parquet object holds the 40 rows once, `note` null where it was missing
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=folder + "/")["Contents"]
+    keys = sorted(obj["Key"] for obj in listed)
+    [output] = [k for k in keys if "compacted-" in k]
+    assert output.endswith(".parquet") and keys == sorted(
+        [output, f"{folder}/_sluice_manifest.json"]
+    )
+    [(_, rows)] = list(iter_parquet(s3, bucket, "lake"))
+    assert sorted(rows, key=lambda row: row["id"]) == [
+        {**row, "note": row.get("note")} for row in before
+    ]
+    assert len(rows) == 40 and first.written == 40 and again.inputs == 0
+
+
+def test_compact_leaves_a_folder_of_mixed_formats_alone(
+    aws: AwsClients, unique: str, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    from consumer.sinks.columns.convert import parquet_bytes
+
+    harness = Harness.create(aws, unique, tmp_path)
+    s3, bucket, folder = aws.client("s3"), f"lake-{unique}", "lake/mixed/dt=2026-11-20/hr=00"
+    s3.put_object(Bucket=bucket, Key=f"{folder}/a.jsonl.gz", Body=gzip.compress(reading(1)[1]))
+    s3.put_object(Bucket=bucket, Key=f"{folder}/b.jsonl.gz", Body=gzip.compress(reading(2)[1]))
+    s3.put_object(
+        Bucket=bucket, Key=f"{folder}/c.parquet", Body=parquet_bytes(pa.table({"id": [3]}))
+    )
+
+    result = _run(harness, "compact", prefix="lake/", older_than_s="0")
+
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=folder + "/")["Contents"]
+    assert sorted(obj["Key"].rpartition("/")[2] for obj in listed) == [
+        "a.jsonl.gz",
+        "b.jsonl.gz",
+        "c.parquet",
+    ]
+    assert result.inputs == 0
