@@ -7,7 +7,6 @@ path, the one every source runs (consumer/delivery/engine.py)."""
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -15,6 +14,7 @@ from consumer.delivery.buffer import BufferConfig, PartitionBatcher
 from consumer.delivery.engine import Engine
 from consumer.flow import Cut, Record
 from consumer.pipeline.process import Pipeline
+from consumer.sinks.gzipped import gzip_bytes
 from consumer.sources.base import SourceBase, Unit
 
 
@@ -62,6 +62,6 @@ def gzip_writer(level: int) -> Callable[[Cut], None]:
 
     def write(cut: Cut) -> None:
         for batch in cut.batches:
-            gzip.compress(b"".join(batch.lines), level)
+            gzip_bytes(b"".join(batch.lines), level)
 
     return write

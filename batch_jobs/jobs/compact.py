@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from batch_jobs.parts import select
 from batch_jobs.runner import BatchPipeline, JobResult
+from consumer.sinks.gzipped import gzip_bytes
 from consumer.sinks.s3 import is_staged
 
 MANIFEST = "_sluice_manifest.json"
@@ -95,7 +96,7 @@ class Folder:
             body, records = self._merged_parquet(inputs)
         else:
             lines = b"".join(self._lines(key) for key in inputs)
-            body = gzip.compress(lines, self.params.gzip_level, mtime=0)
+            body = gzip_bytes(lines, self.params.gzip_level)
             records = lines.count(b"\n")
         self.s3.put_object(Bucket=self.bucket, Key=output, Body=body)
         return output, records

@@ -16,7 +16,6 @@ written + quarantined.
 
 from __future__ import annotations
 
-import gzip
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from batch_jobs.runner import BatchPipeline, JobResult
 from consumer.flow import Position, Processed, Record
 from consumer.pipeline.quarantine import original_bytes
 from consumer.quality.cut import QUALITY_STAGE
+from consumer.sinks.gzipped import gzip_bytes
 from consumer.sinks.s3 import iter_objects
 
 
@@ -90,9 +90,7 @@ def replay(
         result.written += len(passed)
         result.quarantined += len(still_failing)
         if still_failing:
-            s3.put_object(
-                Bucket=params.bucket, Key=key, Body=gzip.compress(b"".join(still_failing), mtime=0)
-            )
+            s3.put_object(Bucket=params.bucket, Key=key, Body=gzip_bytes(b"".join(still_failing)))
         else:
             s3.delete_object(Bucket=params.bucket, Key=key)
         job.progress.add(inputs=1)

@@ -10,13 +10,13 @@ NUL character for PostgreSQL, is quarantined here, before it could fail a whole 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from consumer.errors import RecordError
-from consumer.flow import Item, Record
+from consumer.flow import Item, Processed, Record
 from consumer.pipeline.decode import Decoder
 from consumer.pipeline.external import Outcome, Rejected
 from consumer.pipeline.partitioning import PartitionConfig, Partitioner
@@ -56,12 +56,18 @@ class Pipeline:
             if route.name in self._line_only and route.identity and route.partitions_from_model
         }
         """Line-only routes without a transform: one item straight from the bytes."""
+        self._rows = {
+            route.name: _RowRoute(self, route, router.type_field)
+            for route in routes
+            if route.name in self._direct and not route.identity and route.external is None
+        }
+        """Routes with an in-process transform: their outcome from the bytes in one frame."""
 
     def process(self, record: Record) -> tuple[list[Item], bool]:
         """Items for `record` and whether it was quarantined."""
         found = self._direct_step(record)
-        if isinstance(found, Item):
-            return [found], False
+        if found is not None and not isinstance(found, _Validated):
+            return found
         waiting: dict[str, list[tuple[int, BaseModel, Record]]] = {}
         results = [self._outcome(0, record, found, waiting)]
         self._run_external(waiting, results)
@@ -75,10 +81,10 @@ class Pipeline:
         direct = self._direct_step
         for index, record in enumerate(records):
             found = direct(record)
-            if isinstance(found, Item):
-                results.append(([found], False))
-            else:
+            if found is None or isinstance(found, _Validated):
                 results.append(self._outcome(index, record, found, waiting))
+            else:
+                results.append(found)
         self._run_external(waiting, results)
         return results
 
@@ -143,20 +149,26 @@ class Pipeline:
         except RecordError as error:
             return [self.quarantine_item(record, error, route)], True
 
-    def _direct_step(self, record: Record) -> Item | tuple[Route, BaseModel] | None:
-        """The fast path: the item itself for a line-only route without a transform, the
-        validated model for another route; None when the full path must decide."""
+    def _direct_step(self, record: Record) -> Processed | _Validated | None:
+        """The fast path: the outcome itself for a line-only route without a transform
+        and for a route with an in-process transform, the validated model for another
+        route; None when the full path must decide."""
         data = record.data
         peeked = self._peek(data, record.source)
         if peeked is None:
             return None
         route, record_type = peeked
-        lines = self._lines.get(route.name)
+        name = route.name
+        lines = self._lines.get(name)
         if lines is not None:
-            return lines.item(data, record_type, record.arrival_time)
+            item = lines.item(data, record_type, record.arrival_time)
+            return None if item is None else ([item], False)
+        rows = self._rows.get(name)
+        if rows is not None:
+            return rows.outcome(data, record_type, record)
         return self._direct_model(route, record_type, data)
 
-    def _validate_direct(self, data: bytes, source: str) -> tuple[Route, BaseModel] | None:
+    def _validate_direct(self, data: bytes, source: str) -> _Validated | None:
         """The fast path for the common case, a plain JSON record that validates: pydantic
         parses and validates its bytes in one pass, with no intermediate Python objects.
         Its result is exactly what the full path would give; any doubt (limits, routing,
@@ -178,13 +190,13 @@ class Pipeline:
 
     def _direct_model(
         self, route: Route, record_type: str | None, data: bytes
-    ) -> tuple[Route, BaseModel] | None:
+    ) -> _Validated | None:
         model = route.validate_json(data)
         if model is None:
             return None
         if record_type is not None and not _given(model, self.router.type_field, record_type):
             return None  # picked by a nested field: the full path routes it
-        return route, model
+        return _Validated(route, model)
 
     def _model_item(self, route: Route, model: BaseModel, record: Record) -> Item:
         """A route without a transform writes the model as pydantic serializes it to JSON:
@@ -226,6 +238,45 @@ class Pipeline:
         row = envelope(record, error, route.name if route else None)
         partition = _QUARANTINE_PARTITIONER.partition(row, record.arrival_time)
         return Item(QUARANTINE_ROUTE, partition, row, orjson.dumps(row, option=_ENCODE))
+
+
+class _Validated(NamedTuple):
+    """A record's route and its model, validated from its bytes by the fast path."""
+
+    route: Route
+    model: BaseModel
+
+
+class _RowRoute:
+    """`Pipeline._outcome` for a route with an in-process transform, from the record's
+    bytes in one frame: validate, check the type that picked the route, transform, then
+    each row's item (`Pipeline._item`). None when the full path must decide (a validation
+    error, a nested type); a failing transform or row is quarantined as the full path
+    quarantines it."""
+
+    __slots__ = ("pipeline", "route", "type_field", "validate")
+
+    def __init__(self, pipeline: Pipeline, route: Route, type_field: str | None) -> None:
+        self.pipeline = pipeline
+        self.route = route
+        self.type_field = type_field
+        self.validate = route.model.__pydantic_validator__.validate_json
+
+    def outcome(self, data: bytes, record_type: str | None, record: Record) -> Processed | None:
+        try:
+            model = self.validate(data)
+        except ValidationError:
+            return None
+        if record_type is not None and not _given(model, self.type_field, record_type):
+            return None  # picked by a nested field: the full path routes it
+        route, pipeline = self.route, self.pipeline
+        try:
+            rows = route.transform(model)
+            if len(rows) == 1:  # the common case, without a comprehension's frame
+                return [pipeline._item(route, rows[0], record)], False
+            return [pipeline._item(route, row, record) for row in rows], False
+        except RecordError as error:
+            return [pipeline.quarantine_item(record, error, route)], True
 
 
 class _LineRoute:

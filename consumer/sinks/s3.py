@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from consumer.flow import Batch
 from consumer.pipeline.partitioning import sanitize
 from consumer.sinks.base import BuildContext, RouteShape, RowCheck, SinkBase
+from consumer.sinks.gzipped import gzip_bytes
 
 _NON_RETRIABLE_CODES = frozenset(
     {
@@ -44,7 +45,9 @@ class S3SinkConfig(BaseModel):
     type: Literal["s3"] = "s3"
     bucket: str = Field(min_length=3)
     prefix: str = Field("", description="key prefix, without trailing slash")
-    gzip_level: int = Field(1, ge=1, le=9, description="1 is several times faster than 6")
+    gzip_level: int = Field(
+        1, ge=1, le=9, description="1 to 3: ISA-L, 1 is about 7x as fast as zlib's 1; 4 to 9: zlib"
+    )
     format: Literal["jsonl", "parquet"] = Field(
         "jsonl", description="gzip JSON Lines, or Parquet with the route's row model as columns"
     )
@@ -138,7 +141,7 @@ class S3Sink(SinkBase):
             table = self._columns[batch.route].table(batch.lines)
             return parquet_bytes(table, self.config.compression), PARQUET_TYPE
         level = self.config.gzip_level
-        return gzip.compress(b"".join(batch.lines), compresslevel=level, mtime=0), GZIP_TYPE
+        return gzip_bytes(b"".join(batch.lines), level), GZIP_TYPE
 
     def write(self, batch: Batch) -> None:
         body, content_type = self._body(batch)

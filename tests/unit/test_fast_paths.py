@@ -18,10 +18,10 @@ from consumer.errors import RecordError
 from consumer.flow import Item, Position, Record
 from consumer.pipeline.decode import DecodeConfig, Decoder, _has
 from consumer.pipeline.partitioning import PartitionConfig, Partitioner, to_datetime
-from consumer.pipeline.process import Pipeline
+from consumer.pipeline.process import Pipeline, _Validated
 from consumer.pipeline.route import Route, RouteConfig
 from consumer.pipeline.router import Router
-from load_tests.reference import events, order_route
+from load_tests.reference import OrderEvent, events, order_route, order_row
 
 # Bytes rich in what the scans look for, so that candidates, near misses and hits abound.
 TOKEN_BYTES = st.binary(max_size=64) | st.lists(
@@ -158,8 +158,51 @@ def test_the_line_only_fast_path_equals_the_full_path_on_good_and_bad_records() 
         outcome = _outcome(fast, data)
         assert outcome == _outcome(direct, data) == _outcome(full, data), data[:100]
         record = Record("orders", "shardId-0", Position(1), "k", 0.0, data)
-        taken += isinstance(fast._direct_step(record), Item)
+        taken += _whole_outcome(fast, record)
     # AND good records do take the fast path
+    assert taken >= 300
+
+
+def _whole_outcome(pipeline: Pipeline, record: Record) -> bool:
+    """Whether the fast path gave the record's whole outcome (not only its model)."""
+    found = pipeline._direct_step(record)
+    return found is not None and not isinstance(found, _Validated)
+
+
+def picky_rows(event: OrderEvent) -> list[dict[str, Any]]:
+    """A transform with every outcome: an error, no row, one row, two rows."""
+    if event.channel == "ios":
+        raise ValueError(f"no ios orders yet: {event.event_id}")
+    if event.coupon is None:
+        return []
+    row = order_row(event)
+    return [row, {**row, "split": True}] if len(event.items) > 3 else [row]
+
+
+@pytest.mark.parametrize("line_only", [True, False])
+def test_the_transform_fast_path_equals_the_full_path_on_good_and_bad_records(
+    line_only: bool,
+) -> None:
+    # GIVEN the reference route with an in-process transform (lines only, or rows kept as
+    # a database sink needs them), through the fast path and through the full path
+    spec = order_route(transform="tests.unit.test_fast_paths:picky_rows")
+    route = Route(RouteConfig.model_validate(spec), 0)
+    router = Router([route], "type")
+    decoder = Decoder(DecodeConfig(max_record_bytes=2048))
+    lines = {"orders"} if line_only else set()
+    fast = Pipeline(decoder, [route], router, None, lines)
+    full = Pipeline(decoder, [route], router, None, lines)
+    full._direct = set()
+    taken, outcomes = 0, set()
+    for data in events(300) + _tricky():
+        # WHEN the same record goes through each, THEN the outcome is the same
+        outcome = _outcome(fast, data)
+        assert outcome == _outcome(full, data), data[:100]
+        outcomes.add((outcome[0], len(outcome[1])))
+        record = Record("orders", "shardId-0", Position(1), "k", 0.0, data)
+        taken += _whole_outcome(fast, record)
+    # AND every kind of outcome was seen, and good records take the fast path
+    assert outcomes == {(True, 1), (False, 0), (False, 1), (False, 2)}
     assert taken >= 300
 
 

@@ -19,10 +19,15 @@ from consumer.sources.kinesis import kpl
 def to_records(
     stream: str, shard: str, entries: Iterable[dict[str, Any]]
 ) -> Iterator[tuple[Record, RecordError | None]]:
+    magic = kpl.MAGIC
     for entry in entries:
         sequence = int(entry["SequenceNumber"])
         arrival = entry["ApproximateArrivalTimestamp"].timestamp()
         data: bytes = entry["Data"]
+        if data[:4] != magic:  # the common case, a plain record, without a call
+            record = Record(stream, shard, Position(sequence), entry["PartitionKey"], arrival, data)
+            yield record, None
+            continue
         try:
             users = kpl.split(data)
         except kpl.KplFormatError as exc:
