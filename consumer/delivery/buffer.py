@@ -74,7 +74,7 @@ class PartitionBatcher:
         self.opened_at: float | None = None
         self.full = False
         self._age_limit_s: float | None = None
-        """The smallest `max_age_s` among the routes buffered: `due` is asked per record."""
+        """The smallest `max_age_s` among the routes buffered: `due` is asked once a unit."""
 
     @property
     def pending(self) -> bool:

@@ -143,11 +143,12 @@ class Engine:
                 if not self.pending():
                     hooks.on_buffering(name)
             add(record.position, items, quarantined, record.arrival_time)
-            if check and batcher.due():
+            if check and batcher.full:  # a buffer's record or byte limit: cut right here
                 if not self.flush(unit.partition):
                     return False
                 announce = True
-        return True
+        # the age limit, once a unit: a unit takes milliseconds, the limit is seconds
+        return not (check and batcher.due()) or self.flush(unit.partition)
 
     def _end(self, partition: str) -> bool:
         """The partition's last unit: flush it, then tell the source it ended."""

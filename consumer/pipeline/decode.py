@@ -62,11 +62,18 @@ class Decoder:
         gzip, too few brackets to nest past `max_depth`, and no `NaN` or `Infinity` token
         (which orjson refuses and pydantic's JSON parser would accept). Such bytes may be
         validated straight from JSON; anything else takes `decode`."""
-        cfg = self.config
+        return self.unpacked(data) and self.within_tokens(data)
+
+    def unpacked(self, data: bytes) -> bool:
+        """Within the size limit and not gzip: the first half of `plain`, all a record
+        of a closed model needs (consumer/pipeline/closed.py)."""
+        return len(data) <= self.config.max_record_bytes and data[:2] != GZIP_MAGIC
+
+    def within_tokens(self, data: bytes) -> bool:
+        """Too few brackets to nest past `max_depth`, and no `NaN` or `Infinity` token:
+        the second half of `plain`."""
         return (
-            len(data) <= cfg.max_record_bytes
-            and data[:2] != GZIP_MAGIC
-            and data.count(b"{") + data.count(b"[") <= cfg.max_depth
+            data.count(b"{") + data.count(b"[") <= self.config.max_depth
             and not _has(data, b"NaN")
             and not _has(data, b"Infinity")
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from consumer.errors import RecordError
 from consumer.flow import Item, Processed, Record
+from consumer.pipeline.closed import closed_depth
 from consumer.pipeline.decode import Decoder
 from consumer.pipeline.external import Outcome, Rejected
 from consumer.pipeline.partitioning import PartitionConfig, Partitioner
@@ -48,6 +49,14 @@ class Pipeline:
             name: tuple(checks) for name, checks in (row_checks or {}).items() if checks
         }
         self._direct = {route.name for route in routes if _direct_ok(route, router.type_field)}
+        depth = decoder.config.max_depth
+        self._closed = {
+            name
+            for name in self._direct
+            if (closed_depth(self.routes[name].model) or depth + 1) <= depth
+        }
+        """Routes whose model validates only what the token and depth limits let through:
+        their records skip those scans (consumer/pipeline/closed.py)."""
         self._line_only = frozenset(line_only)
         """Routes whose sinks read only the encoded lines (S3): their items carry no row."""
         self._lines = {
@@ -181,10 +190,13 @@ class Pipeline:
     def _peek(self, data: bytes, source: str) -> tuple[Route, str | None] | None:
         """The route of a record that may validate from its bytes, and the type value that
         picked it (docs/decisions.md, "Validate from bytes when nothing can differ")."""
-        if not self.decoder.plain(data):
+        decoder = self.decoder
+        if not decoder.unpacked(data):
             return None
         peeked = self.router.peek(source, data)
         if peeked is None or peeked[0].name not in self._direct:
+            return None
+        if peeked[0].name not in self._closed and not decoder.within_tokens(data):
             return None
         return peeked
 
