@@ -15,7 +15,6 @@ per million records (Iceberg: data files and metadata).
 
 from __future__ import annotations
 
-import gzip
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +30,7 @@ from consumer.pipeline.router import Router
 from consumer.sinks.base import BuildContext, RowCheck
 from consumer.sinks.columns.convert import parquet_bytes
 from consumer.sinks.columns.route import bind_columns
+from consumer.sinks.gzipped import gzip_bytes
 from consumer.sinks.iceberg.config import IcebergSinkConfig
 from consumer.sinks.iceberg.sink import IcebergSink
 from load_tests.reader_loop import bench_engine, feed
@@ -77,7 +77,7 @@ class Formats:
         def write(cut: Cut) -> None:
             nonlocal total
             for batch in cut.batches:
-                total += len(gzip.compress(b"".join(batch.lines), LEVEL))
+                total += len(gzip_bytes(b"".join(batch.lines), LEVEL))
 
         self.run(write, BATCH, checks=False)
         self.sizes["gzip JSON Lines"] = total
