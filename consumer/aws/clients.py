@@ -32,6 +32,7 @@ from consumer.aws.localstack import (
     localstack_endpoint,
     localstack_requested,
 )
+from consumer.aws.parsers import ParserFactory
 from consumer.errors import ConfigError
 
 
@@ -97,8 +98,9 @@ class AwsClients:
         )
         self._session = self._new_session()
         resources.register(self._session.events)  # failed calls name their resource
-        factory = self._session._session.get_component("response_parser_factory")
+        factory = ParserFactory()  # GetRecords in one pass (consumer/aws/parsers.py)
         factory.set_parser_defaults(timestamp_parser=fast_timestamp, blob_parser=decode_blob)
+        self._session._session.register_component("response_parser_factory", factory)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
