@@ -2,9 +2,10 @@
 
 Both parse the same GetRecords response bodies (1,000 reference events each, base64 as
 Kinesis sends them). The baseline is what any boto3 loop pays per response: botocore's JSON
-parser with its default timestamp parser. sluice's figure is its clients' parser
-(`consumer.aws.clients.fast_timestamp`) plus turning the entries into sluice `Record`s
-(`to_records`, KPL check included): the reader's whole per-record parsing cost.
+parser with its default timestamp parser. sluice's figure is its clients' parser (GetRecords
+in one pass with orjson, `fast_timestamp`, pybase64: consumer/aws/parsers.py) plus turning
+the entries into sluice `Record`s (`to_records`, KPL check included): the reader's whole
+per-record parsing cost. The row keeps its first-round name so rounds compare.
 """
 
 from __future__ import annotations
