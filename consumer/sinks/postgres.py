@@ -1,12 +1,13 @@
-"""PostgreSQL sink: each batch is one transaction, a COPY into a temporary staging table and
-one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` into the target.
+"""PostgreSQL sink: each batch is one transaction of `INSERT ... SELECT ... ON CONFLICT DO
+UPDATE` statements reading the rows from one jsonb parameter (`jsonb_populate_recordset`
+with the target's row type), at most `batch_rows` rows a statement.
 
 The upsert carries a monotonic guard when the route has a `version_field`: a replayed,
 older row never overwrites a newer one. Rows are collapsed to one per key and inserted in
 key order, so concurrent writers take row locks in the same order. Deadlocks,
 serialization failures and lost connections are retriable; the pool replaces broken
 connections. No statement is built from values: identifiers are quoted with
-`psycopg.sql`, values travel through COPY. Passwords are never logged. `create_table`
+`psycopg.sql`, values travel as a parameter. Passwords are never logged. `create_table`
 creates a missing schema, table and columns. An error the configuration causes is not
 retried: it stops the consumer with a diagnosis (consumer/sinks/diagnosis.py).
 """
@@ -27,7 +28,13 @@ from consumer.errors import SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, RowCheck, SinkBase
 from consumer.sinks.diagnosis import postgres as diagnose
-from consumer.sinks.postgres_sql import adapt, has_nul, pg_type, table_identifier, upsert_statement
+from consumer.sinks.postgres_sql import (
+    has_nul,
+    pg_type,
+    rows_parameter,
+    table_identifier,
+    upsert_statement,
+)
 from consumer.sinks.rows import columns_of, one_per_key, target_table
 
 log = logging.getLogger(__name__)
@@ -64,6 +71,12 @@ class PostgresSinkConfig(BaseModel):
     pool_max_size: int = Field(4, ge=1)
     connect_timeout_s: int = Field(10, ge=1)
     statement_timeout_s: float = Field(60.0, gt=0)
+    batch_rows: int = Field(
+        5_000,
+        ge=1,
+        description="rows per upsert statement: a larger cut is written as several "
+        "statements, in key order, in one transaction (statement size and memory bounded)",
+    )
 
     def conninfo(self) -> str:
         extra: dict[str, Any] = {
@@ -107,7 +120,6 @@ class PostgresSink(SinkBase):
         )
         self._known_columns: dict[str, set[str]] = {}
         self._schema_ready = False
-        self._stage = f"sluice_stage_{name}"  # the temporary table a batch is copied into
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
 
     def row_check(self) -> RowCheck:
@@ -135,7 +147,7 @@ class PostgresSink(SinkBase):
             self._write(batch, table)
         except psycopg.Error as exc:
             label = ".".join(p for p in (self.config.db_schema, table) if p)
-            diagnosis = diagnose(exc, label, batch.route, self._stage)
+            diagnosis = diagnose(exc, label, batch.route)
             if diagnosis is None:
                 raise
             raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
@@ -161,23 +173,14 @@ class PostgresSink(SinkBase):
     def _write(self, batch: Batch, table: str) -> None:
         rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
         columns = columns_of(rows, batch.key_fields)
+        target = table_identifier(table, self.config.db_schema)
+        upsert = upsert_statement(target, columns, batch.key_fields, batch.version_field)
+        size = self.config.batch_rows
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             if self.config.create_table:
                 self._ensure_table(cur, table, rows, columns, batch)
-            stage = sql.Identifier(self._stage)
-            target = table_identifier(table, self.config.db_schema)
-            cur.execute(
-                sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                    stage, target
-                )
-            )
-            names = sql.SQL(", ").join(map(sql.Identifier, columns))
-            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
-                for row in rows:
-                    copy.write_row([adapt(row.get(column)) for column in columns])
-            cur.execute(
-                upsert_statement(target, stage, columns, batch.key_fields, batch.version_field)
-            )
+            for start in range(0, len(rows), size):
+                cur.execute(upsert, (rows_parameter(rows[start : start + size]),))
 
     def _ensure_table(
         self,
