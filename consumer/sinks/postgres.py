@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
 import psycopg
@@ -72,10 +73,10 @@ class PostgresSinkConfig(BaseModel):
     connect_timeout_s: int = Field(10, ge=1)
     statement_timeout_s: float = Field(60.0, gt=0)
     batch_rows: int = Field(
-        5_000,
+        1_000,
         ge=1,
         description="rows per upsert statement: a larger cut is written as several "
-        "statements, in key order, in one transaction (statement size and memory bounded)",
+        "statements, in key order, pipelined in one transaction",
     )
 
     def conninfo(self) -> str:
@@ -95,6 +96,11 @@ class PostgresSinkConfig(BaseModel):
 
     def build(self, name: str, ctx: BuildContext) -> PostgresSink:
         return PostgresSink(name, self)
+
+
+def _pipeline(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+    """Pipeline mode where libpq has it (14 and later; the binary wheels bundle one)."""
+    return conn.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
 
 
 def safe_target(conninfo: str) -> str:
@@ -176,9 +182,12 @@ class PostgresSink(SinkBase):
         target = table_identifier(table, self.config.db_schema)
         upsert = upsert_statement(target, columns, batch.key_fields, batch.version_field)
         size = self.config.batch_rows
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        pool = self.pool
+        with pool.connection() as conn, _pipeline(conn), conn.transaction(), conn.cursor() as cur:
             if self.config.create_table:
                 self._ensure_table(cur, table, rows, columns, batch)
+            # pipelined: the server upserts one statement's rows while the next is encoded,
+            # and BEGIN, the statements and COMMIT go in one round trip
             for start in range(0, len(rows), size):
                 cur.execute(upsert, (rows_parameter(rows[start : start + size]),))
 

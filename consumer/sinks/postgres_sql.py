@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, get_args
 from uuid import UUID
@@ -33,9 +33,12 @@ _PG_TYPES: tuple[tuple[type, str], ...] = (
 
 def _text(value: Any) -> str:
     """What orjson cannot write, as the text PostgreSQL reads for the column: a Decimal's
-    digits (numeric), bytes as `\\x` hex (bytea)."""
-    if isinstance(value, Decimal):
+    digits (numeric), bytes as `\\x` hex (bytea); dates and UUIDs as orjson writes them,
+    for the standard library's turn."""
+    if isinstance(value, Decimal | UUID):
         return str(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):
         return "\\x" + bytes(value).hex()
     raise TypeError(f"{type(value).__name__} cannot be written to PostgreSQL")
