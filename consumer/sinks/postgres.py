@@ -30,11 +30,15 @@ from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, RowCheck, SinkBase
 from consumer.sinks.diagnosis import postgres as diagnose
 from consumer.sinks.postgres_sql import (
+    COLUMN_TYPES,
     has_nul,
     pg_type,
+    positional,
     rows_parameter,
     table_identifier,
+    typed_upsert_statement,
     upsert_statement,
+    value_of,
 )
 from consumer.sinks.rows import columns_of, one_per_key, target_table
 
@@ -126,6 +130,8 @@ class PostgresSink(SinkBase):
         )
         self._known_columns: dict[str, set[str]] = {}
         self._schema_ready = False
+        # per table: column -> (type, base type, category), read once, again on a change
+        self._types: dict[str, dict[str, tuple[str, str, str]]] = {}
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
 
     def row_check(self) -> RowCheck:
@@ -150,7 +156,14 @@ class PostgresSink(SinkBase):
         try:
             if self.config.create_table:
                 self._ensure_schema()
-            self._write(batch, table)
+            try:
+                self._write(batch, table)
+            except psycopg.Error as exc:
+                label = ".".join(p for p in (self.config.db_schema, table) if p)
+                if self._types.pop(table, None) is None or not diagnose(exc, label, batch.route):
+                    raise
+                # a column's type changed under the types read before: once more, read again
+                self._write(batch, table)
         except psycopg.Error as exc:
             label = ".".join(p for p in (self.config.db_schema, table) if p)
             diagnosis = diagnose(exc, label, batch.route)
@@ -177,19 +190,47 @@ class PostgresSink(SinkBase):
         self._schema_ready = True
 
     def _write(self, batch: Batch, table: str) -> None:
-        rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
-        columns = columns_of(rows, batch.key_fields)
+        keys, version = batch.key_fields, batch.version_field
+        rows = one_per_key(batch.rows, keys, version)
+        columns = columns_of(rows, keys)
         target = table_identifier(table, self.config.db_schema)
-        upsert = upsert_statement(target, columns, batch.key_fields, batch.version_field)
         size = self.config.batch_rows
         pool = self.pool
         with pool.connection() as conn, _pipeline(conn), conn.transaction(), conn.cursor() as cur:
             if self.config.create_table:
                 self._ensure_table(cur, table, rows, columns, batch)
+            values = self._values(cur, table, target, columns)
+            if values is None:
+                upsert = upsert_statement(target, columns, keys, version)
+            else:
+                upsert = typed_upsert_statement(target, columns, values, keys, version)
             # pipelined: the server upserts one statement's rows while the next is encoded,
             # and BEGIN, the statements and COMMIT go in one round trip
             for start in range(0, len(rows), size):
-                cur.execute(upsert, (rows_parameter(rows[start : start + size]),))
+                chunk = rows[start : start + size]
+                sent = chunk if values is None else positional(chunk, columns)
+                cur.execute(upsert, (rows_parameter(sent),))
+
+    def _values(
+        self, cur: psycopg.Cursor[Any], table: str, target: sql.Identifier, columns: list[str]
+    ) -> list[sql.Composable] | None:
+        """The typed expressions of the columns for rows sent as arrays, or None when a
+        column is missing from the table (the statement by name says which) or is an array
+        or composite (its JSON is converted by name)."""
+        types = self._types.get(table)
+        if types is None or not types.keys() >= set(columns):
+            found = cur.execute(COLUMN_TYPES, (target.as_string(cur),)).fetchall()
+            types = {name: (type_name, base, category) for name, type_name, base, category in found}
+            self._types[table] = types
+        if not types.keys() >= set(columns):
+            return None
+        values: list[sql.Composable] = []
+        for position, column in enumerate(columns):
+            value = value_of(position, *types[column])
+            if value is None:
+                return None
+            values.append(value)
+        return values
 
     def _ensure_table(
         self,

@@ -310,14 +310,15 @@ def test_a_database_down_for_a_while_holds_the_checkpoint_then_completes(
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
-def test_values_of_every_type_reach_their_columns(pg_url: str, table: str) -> None:
+@pytest.mark.parametrize("tags", ["text[]", "jsonb"])  # an array column: rows go by name
+def test_values_of_every_type_reach_their_columns(pg_url: str, table: str, tags: str) -> None:
     # GIVEN a table made by someone else, with a column of each type the sink writes to
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(
             f'CREATE TABLE "{table}" (id text PRIMARY KEY, version bigint, amount numeric, '
             "ratio double precision, at timestamptz, naive timestamp, day date, "
             "uid uuid, ok boolean, blob bytea, doc jsonb, list jsonb, big numeric, "
-            "tags text[], note text)"
+            f"tags {tags}, note varchar(40))"
         )
     sink = PostgresSink("pg", PostgresSinkConfig.model_validate({"url": pg_url, "table": table}))
     at = datetime(2026, 11, 22, 9, 30, 1, 123456, tzinfo=UTC)
@@ -378,3 +379,34 @@ def test_a_cut_beyond_batch_rows_is_several_statements_in_one_transaction(
         sink.close()
     # THEN none of the statements before it left a row changed
     assert {r[1] for r in fetch(pg_url, table)} == {1, 2}
+
+
+def test_a_column_whose_type_changed_between_batches_is_written_with_its_new_type(
+    pg_url: str, table: str
+) -> None:
+    # GIVEN a table the sink has written, whose column another session then changes
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{table}" (id text PRIMARY KEY, version bigint, note text)')
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate({"url": pg_url, "table": table}))
+    try:
+        write(sink, batch([{"id": "a", "version": 1, "note": "{}"}]))
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'ALTER TABLE "{table}" ALTER COLUMN note TYPE jsonb USING note::jsonb')
+        # WHEN the next batch is written
+        sink.write(batch([{"id": "a", "version": 2, "note": {"k": [1]}}]))
+    finally:
+        sink.close()
+    # THEN it is, with the column's new type, and no error surfaced
+    assert fetch(pg_url, table, "id, version, note") == [("a", 2, {"k": [1]})]
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(pg_url: str, table: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{table}" (id text PRIMARY KEY, version int, code varchar(3))')
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate({"url": pg_url, "table": table}))
+    try:
+        with pytest.raises(SinkConfigError, match="too long"):
+            sink.write(batch([{"id": "a", "version": 1, "code": "abcd"}]))
+    finally:
+        sink.close()
+    assert fetch(pg_url, table, "id") == []
