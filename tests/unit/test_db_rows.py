@@ -10,7 +10,7 @@ from uuid import UUID
 
 import orjson
 
-from consumer.sinks.postgres_sql import rows_parameter
+from consumer.sinks.postgres_sql import positional, rows_parameter, value_of
 from consumer.sinks.rows import one_per_key
 
 ROWS: list[dict[str, Any]] = [
@@ -65,3 +65,16 @@ def test_the_jsonb_parameter_writes_what_orjson_cannot_as_column_text() -> None:
     assert second == [
         {"big": 2**70, "day": "2026-01-02", "u": "00000000-0000-0000-0000-000000000001", "d": "2"}
     ]
+
+
+def test_rows_by_position_read_each_value_as_its_column_type() -> None:
+    # GIVEN rows missing a column, and columns of scalar, json, domain and array types
+    assert positional([{"a": 1, "b": "x"}, {"b": "y"}], ["a", "b"]) == [[1, "x"], [None, "y"]]
+    # THEN scalars go through their text, json keeps the value, arrays go by name
+    as_text = value_of(2, "timestamp with time zone", "timestamp with time zone", "D")
+    as_json = value_of(0, "public.doc", "jsonb", "U")
+    assert as_text is not None and as_json is not None
+    assert as_text.as_string() == "(e ->> 2)::timestamp with time zone"
+    assert as_json.as_string() == "(e -> 0)::public.doc"
+    assert value_of(1, "text[]", "text[]", "A") is None
+    assert value_of(1, "public.pair", "public.pair", "C") is None
