@@ -1,6 +1,8 @@
 """PostgreSQL sink: each batch is one transaction of `INSERT ... SELECT ... ON CONFLICT DO
-UPDATE` statements reading the rows from one jsonb parameter (`jsonb_populate_recordset`
-with the target's row type), at most `batch_rows` rows a statement.
+UPDATE` statements, pipelined, each reading at most `batch_rows` rows from one jsonb
+parameter: arrays of values cast to the columns' types (read from the catalog once per
+table), or, for array and composite columns, objects read with the table's row type
+(`jsonb_populate_recordset`). docs/decisions.md has why and what was measured.
 
 The upsert carries a monotonic guard when the route has a `version_field`: a replayed,
 older row never overwrites a newer one. Rows are collapsed to one per key and inserted in
