@@ -13,6 +13,7 @@ import platform
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -179,17 +180,17 @@ GROUPS = [
         _times,
         "x baseline",
     ),
-    Group(
-        "postgres",
-        lambda: (
-            f"postgres sink, {bench_postgres.ROWS} rows inserted then "
-            f"updated, batches of {bench_postgres.BATCH}"
-        ),
-        bench_postgres.run,
-        "rows/s",
-        0,
-        _times,
-        "x baseline",
+    *(
+        Group(
+            "postgres",  # one group name, a table per batch size, each with its baseline
+            partial(bench_postgres.title, size),
+            partial(bench_postgres.run, size),
+            "rows/s",
+            0,
+            _times,
+            "x baseline",
+        )
+        for size in bench_postgres.BATCHES
     ),
     Group(
         "sqs",

@@ -1,9 +1,20 @@
-"""Rows per second into PostgreSQL: the sink's staged-COPY upsert beside a plain
-`executemany` upsert of the same rows, into the same kind of table, in the same run."""
+"""Rows per second into PostgreSQL: the sink's upsert beside a plain `executemany` upsert of
+the same rows, into the same kind of table, interleaved in the same run, at the batch size
+the group names (the buffer's cut: one `Batch`, one transaction).
+
+The baseline is the fast way a Python user would write it: psycopg 3 runs `executemany` in
+pipeline mode, one `INSERT ... ON CONFLICT DO UPDATE ... WHERE version <=` a row, one
+transaction a batch. Both carry the monotonic version guard. Each round writes every row
+twice into an emptied table (inserted, then updated to a newer version); the rows are built
+and the table emptied outside the timed part. The figure of each candidate is read as
+load_tests/timing.py reads it: the baseline's median, times the median of same-round ratios.
+"""
 
 from __future__ import annotations
 
+import gc
 import os
+import statistics
 import time
 import uuid
 from collections.abc import Callable
@@ -14,10 +25,11 @@ import psycopg
 
 from consumer.flow import Batch, Position
 from consumer.sinks.postgres import PostgresSink, PostgresSinkConfig
+from load_tests.timing import ROUNDS
 
-URL = os.environ.get("SLUICE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-ROWS = 5_000
-BATCH = 500
+URL = os.environ.get("SLUICE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROWS = 10_000
+BATCHES = (500, 5_000)
 DDL = (
     "CREATE TABLE {t} (id text PRIMARY KEY, version bigint, user_id text, amount numeric, "
     "at timestamptz, payload jsonb)"
@@ -39,7 +51,7 @@ def _rows(version: int) -> list[dict[str, Any]]:
     ]
 
 
-def _batches(rows: list[dict[str, Any]]) -> list[Batch]:
+def _batches(rows: list[dict[str, Any]], size: int) -> list[Batch]:
     return [
         Batch(
             route="bench",
@@ -49,11 +61,11 @@ def _batches(rows: list[dict[str, Any]]) -> list[Batch]:
             first_position=Position(i),
             last_position=Position(i),
             lines=[],
-            rows=rows[i : i + BATCH],
+            rows=rows[i : i + size],
             key_fields=("id",),
             version_field="version",
         )
-        for i in range(0, len(rows), BATCH)
+        for i in range(0, len(rows), size)
     ]
 
 
@@ -79,41 +91,74 @@ def _executemany(conn: psycopg.Connection[Any], table: str, batch: Batch) -> Non
         )
 
 
-def _timed(write: Callable[[Batch], None]) -> float:
-    """Rows per second: a first pass inserting, a second pass updating every row."""
-    start = time.perf_counter()
-    for version in (1, 2):
-        for batch in _batches(_rows(version)):
-            write(batch)
-    return 2 * ROWS / (time.perf_counter() - start)
+def _interleaved(
+    candidates: list[tuple[str, str, Callable[[Batch], None]]],
+    admin: psycopg.Connection[Any],
+    passes: list[list[Batch]],
+) -> list[tuple[str, float]]:
+    """(name, rows per second) of (name, table, write) candidates, the first the baseline."""
+    written = sum(len(batch.rows) for batches in passes for batch in batches)
+    seconds: dict[str, list[float]] = {name: [] for name, _, _ in candidates}
+    for round_ in range(ROUNDS + 1):  # the first round warms up: connections, caches
+        for name, table, write in candidates:
+            admin.execute(f"TRUNCATE {table}")
+            gc.collect()
+            start = time.perf_counter()
+            for batches in passes:
+                for batch in batches:
+                    write(batch)
+            if round_:
+                seconds[name].append(time.perf_counter() - start)
+    base = seconds[candidates[0][0]]
+    rate = written / statistics.median(base)
+    return [
+        (name, rate * statistics.median(b / t for t, b in zip(seconds[name], base, strict=True)))
+        for name, _, _ in candidates
+    ]
 
 
-def run() -> list[tuple[str, float]]:
-    """(name, rows per second) pairs, or [] with a note when PostgreSQL is unreachable."""
+def title(batch_rows: int) -> str:
+    return (
+        f"postgres upsert with the version guard, {ROWS:,} rows inserted then updated, "
+        f"batches of {batch_rows:,}, interleaved median of {ROUNDS}"
+    )
+
+
+def run(batch_rows: int) -> list[tuple[str, float]]:
+    """(name, rows per second) pairs at one batch size, or [] with a note when PostgreSQL
+    is unreachable."""
     try:
         admin = psycopg.connect(URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         print(f"postgres benchmark skipped: {URL} unreachable ({exc})")
         return []
     suffix = uuid.uuid4().hex[:8]
-    staged, plain = f"bench_staged_{suffix}", f"bench_plain_{suffix}"
+    plain, sluice = f"bench_plain_{suffix}", f"bench_sluice_{suffix}"
+    passes = [_batches(_rows(version), batch_rows) for version in (1, 2)]
     try:
-        for table in (staged, plain):
+        for table in (plain, sluice):
             admin.execute(DDL.format(t=table))
         sink = PostgresSink(
-            "bench", PostgresSinkConfig.model_validate({"url": URL, "table": staged})
+            "bench", PostgresSinkConfig.model_validate({"url": URL, "table": sluice})
         )
         try:
-            staged_rate = _timed(sink.write)
+            with psycopg.connect(URL) as conn:
+                rows = _interleaved(
+                    [
+                        (plain, plain, lambda b: _executemany(conn, plain, b)),
+                        (sluice, sluice, sink.write),
+                    ],
+                    admin,
+                    passes,
+                )
         finally:
             sink.close()
-        with psycopg.connect(URL) as conn:
-            plain_rate = _timed(lambda b: _executemany(conn, plain, b))
     finally:
-        for table in (staged, plain):
+        for table in (plain, sluice):
             admin.execute(f"DROP TABLE IF EXISTS {table}")
         admin.close()
-    return [
-        ("postgres upsert, executemany (baseline)", plain_rate),
-        ("postgres upsert, staged COPY (sluice sink)", staged_rate),
-    ]
+    names = {
+        plain: f"postgres upsert, executemany, {batch_rows:,}-row batches (baseline)",
+        sluice: f"postgres upsert, sluice sink, {batch_rows:,}-row batches",
+    }
+    return [(names[name], rate) for name, rate in rows]

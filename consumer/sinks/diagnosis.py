@@ -37,9 +37,8 @@ _PG_CLASS_HINTS = {
 }
 
 
-def postgres(exc: Exception, table: str, route: str, stage: str = "") -> str | None:
-    """The diagnosis of a PostgreSQL error, or None when a retry may succeed. `stage` is
-    the temporary table rows are copied into first: the message names the target instead."""
+def postgres(exc: Exception, table: str, route: str) -> str | None:
+    """The diagnosis of a PostgreSQL error, or None when a retry may succeed."""
     state = getattr(exc, "sqlstate", None) or ""
     if not state.startswith(_PERMANENT_CLASSES):
         return None
@@ -51,7 +50,7 @@ def postgres(exc: Exception, table: str, route: str, stage: str = "") -> str | N
     if state == "23502" and column:
         what = f"column {column!r} is NOT NULL, and a row of route {route!r} leaves it empty"
     else:
-        what = primary.replace(f'relation "{stage}"', "the table") if stage else primary
+        what = primary
     hint = _PG_HINTS.get(state) or _PG_CLASS_HINTS.get(state[:2], "fix the table or the route")
     return f"table {table}: {what} [{state}]: {hint}"
 

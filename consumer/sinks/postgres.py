@@ -1,12 +1,15 @@
-"""PostgreSQL sink: each batch is one transaction, a COPY into a temporary staging table and
-one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` into the target.
+"""PostgreSQL sink: each batch is one transaction of `INSERT ... SELECT ... ON CONFLICT DO
+UPDATE` statements, pipelined, each reading at most `batch_rows` rows from one jsonb
+parameter: arrays of values cast to the columns' types (read from the catalog once per
+table), or, for array and composite columns, objects read with the table's row type
+(`jsonb_populate_recordset`). docs/decisions.md has why and what was measured.
 
 The upsert carries a monotonic guard when the route has a `version_field`: a replayed,
 older row never overwrites a newer one. Rows are collapsed to one per key and inserted in
 key order, so concurrent writers take row locks in the same order. Deadlocks,
 serialization failures and lost connections are retriable; the pool replaces broken
 connections. No statement is built from values: identifiers are quoted with
-`psycopg.sql`, values travel through COPY. Passwords are never logged. `create_table`
+`psycopg.sql`, values travel as a parameter. Passwords are never logged. `create_table`
 creates a missing schema, table and columns. An error the configuration causes is not
 retried: it stops the consumer with a diagnosis (consumer/sinks/diagnosis.py).
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
 import psycopg
@@ -27,7 +31,17 @@ from consumer.errors import SinkConfigError
 from consumer.flow import Batch
 from consumer.sinks.base import BuildContext, RowCheck, SinkBase
 from consumer.sinks.diagnosis import postgres as diagnose
-from consumer.sinks.postgres_sql import adapt, has_nul, pg_type, table_identifier, upsert_statement
+from consumer.sinks.postgres_sql import (
+    COLUMN_TYPES,
+    has_nul,
+    pg_type,
+    positional,
+    rows_parameter,
+    table_identifier,
+    typed_upsert_statement,
+    upsert_statement,
+    value_of,
+)
 from consumer.sinks.rows import columns_of, one_per_key, target_table
 
 log = logging.getLogger(__name__)
@@ -64,6 +78,12 @@ class PostgresSinkConfig(BaseModel):
     pool_max_size: int = Field(4, ge=1)
     connect_timeout_s: int = Field(10, ge=1)
     statement_timeout_s: float = Field(60.0, gt=0)
+    batch_rows: int = Field(
+        1_000,
+        ge=1,
+        description="rows per upsert statement: a larger cut is written as several "
+        "statements, in key order, pipelined in one transaction",
+    )
 
     def conninfo(self) -> str:
         extra: dict[str, Any] = {
@@ -82,6 +102,11 @@ class PostgresSinkConfig(BaseModel):
 
     def build(self, name: str, ctx: BuildContext) -> PostgresSink:
         return PostgresSink(name, self)
+
+
+def _pipeline(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+    """Pipeline mode where libpq has it (14 and later; the binary wheels bundle one)."""
+    return conn.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
 
 
 def safe_target(conninfo: str) -> str:
@@ -107,7 +132,8 @@ class PostgresSink(SinkBase):
         )
         self._known_columns: dict[str, set[str]] = {}
         self._schema_ready = False
-        self._stage = f"sluice_stage_{name}"  # the temporary table a batch is copied into
+        # per table: column -> (type, base type, category), read once, again on a change
+        self._types: dict[str, dict[str, tuple[str, str, str]]] = {}
         log.info("postgres sink ready", extra={"sink": name, "target": safe_target(conninfo)})
 
     def row_check(self) -> RowCheck:
@@ -132,10 +158,17 @@ class PostgresSink(SinkBase):
         try:
             if self.config.create_table:
                 self._ensure_schema()
-            self._write(batch, table)
+            try:
+                self._write(batch, table)
+            except psycopg.Error as exc:
+                label = ".".join(p for p in (self.config.db_schema, table) if p)
+                if self._types.pop(table, None) is None or not diagnose(exc, label, batch.route):
+                    raise
+                # a column's type changed under the types read before: once more, read again
+                self._write(batch, table)
         except psycopg.Error as exc:
             label = ".".join(p for p in (self.config.db_schema, table) if p)
-            diagnosis = diagnose(exc, label, batch.route, self._stage)
+            diagnosis = diagnose(exc, label, batch.route)
             if diagnosis is None:
                 raise
             raise SinkConfigError(f"sink {self.name!r} route {batch.route!r}: {diagnosis}") from exc
@@ -159,25 +192,47 @@ class PostgresSink(SinkBase):
         self._schema_ready = True
 
     def _write(self, batch: Batch, table: str) -> None:
-        rows = one_per_key(batch.rows, batch.key_fields, batch.version_field)
-        columns = columns_of(rows, batch.key_fields)
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        keys, version = batch.key_fields, batch.version_field
+        rows = one_per_key(batch.rows, keys, version)
+        columns = columns_of(rows, keys)
+        target = table_identifier(table, self.config.db_schema)
+        size = self.config.batch_rows
+        pool = self.pool
+        with pool.connection() as conn, _pipeline(conn), conn.transaction(), conn.cursor() as cur:
             if self.config.create_table:
                 self._ensure_table(cur, table, rows, columns, batch)
-            stage = sql.Identifier(self._stage)
-            target = table_identifier(table, self.config.db_schema)
-            cur.execute(
-                sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                    stage, target
-                )
-            )
-            names = sql.SQL(", ").join(map(sql.Identifier, columns))
-            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
-                for row in rows:
-                    copy.write_row([adapt(row.get(column)) for column in columns])
-            cur.execute(
-                upsert_statement(target, stage, columns, batch.key_fields, batch.version_field)
-            )
+            values = self._values(cur, table, target, columns)
+            if values is None:
+                upsert = upsert_statement(target, columns, keys, version)
+            else:
+                upsert = typed_upsert_statement(target, columns, values, keys, version)
+            # pipelined: the server upserts one statement's rows while the next is encoded,
+            # and BEGIN, the statements and COMMIT go in one round trip
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
+                sent = chunk if values is None else positional(chunk, columns)
+                cur.execute(upsert, (rows_parameter(sent),))
+
+    def _values(
+        self, cur: psycopg.Cursor[Any], table: str, target: sql.Identifier, columns: list[str]
+    ) -> list[sql.Composable] | None:
+        """The typed expressions of the columns for rows sent as arrays, or None when a
+        column is missing from the table (the statement by name says which) or is an array
+        or composite (its JSON is converted by name)."""
+        types = self._types.get(table)
+        if types is None or not types.keys() >= set(columns):
+            found = cur.execute(COLUMN_TYPES, (target.as_string(cur),)).fetchall()
+            types = {name: (type_name, base, category) for name, type_name, base, category in found}
+            self._types[table] = types
+        if not types.keys() >= set(columns):
+            return None
+        values: list[sql.Composable] = []
+        for position, column in enumerate(columns):
+            value = value_of(position, *types[column])
+            if value is None:
+                return None
+            values.append(value)
+        return values
 
     def _ensure_table(
         self,

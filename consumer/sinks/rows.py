@@ -36,6 +36,15 @@ def one_per_key(rows: Sequence[Row], keys: Sequence[str], version: str | None) -
     A database upsert cannot touch one row twice in a statement, and sorted keys make
     concurrent writers take row locks in the same order, so they do not deadlock.
     """
+    if len(keys) == 1:  # the common case: a string per row, no tuple (same order)
+        (field,) = keys
+        single: dict[str, Row] = {}
+        for row in rows:
+            text = str(row.get(field))
+            current = single.get(text)
+            if current is None or _newer(row, current, version):
+                single[text] = row
+        return [single[text] for text in sorted(single)]
     chosen: dict[tuple[str, ...], Row] = {}
     for row in rows:
         key = tuple(str(row.get(k)) for k in keys)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from consumer.aws.clients import AwsClients
 from consumer.config import parse_config
 from consumer.delivery.retry import RetryConfig, call_with_retry
+from consumer.errors import SinkConfigError
 from consumer.flow import Batch, Position
 from consumer.sinks.postgres import PostgresSink, PostgresSinkConfig, safe_target
 from tests.faults import TcpOutage
@@ -108,10 +110,14 @@ def test_duplicate_keys_in_one_batch_keep_the_newest(
     assert [r[1] for r in fetch(pg_url, table)] == [7, 7, 7]
 
 
+@pytest.mark.parametrize("batch_rows", [1_000, 16])
 def test_concurrent_writers_in_opposite_orders_do_not_deadlock(
-    sink: PostgresSink, pg_url: str, table: str
+    pg_url: str, table: str, batch_rows: int
 ) -> None:
-    # GIVEN two writers upserting the same 300 keys, one ascending, one descending
+    # GIVEN two writers upserting the same 300 keys, one ascending, one descending, in one
+    # statement a cut or in statements of 16 rows
+    config = {"url": pg_url, "table": table, "create_table": True, "batch_rows": batch_rows}
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate(config))
     write(sink, batch(rows(range(300), 0)))
     errors: list[BaseException] = []
 
@@ -130,6 +136,7 @@ def test_concurrent_writers_in_opposite_orders_do_not_deadlock(
         thread.start()
     for thread in (up, down):
         thread.join()
+    sink.close()
     # THEN no error surfaced and the newer version won everywhere
     assert errors == []
     assert {r[1] for r in fetch(pg_url, table)} == {2}
@@ -301,3 +308,105 @@ def test_a_database_down_for_a_while_holds_the_checkpoint_then_completes(
     assert sorted(row[0] for row in rows) == sorted(f"r{i}" for i in range(400))
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+
+@pytest.mark.parametrize("tags", ["text[]", "jsonb"])  # an array column: rows go by name
+def test_values_of_every_type_reach_their_columns(pg_url: str, table: str, tags: str) -> None:
+    # GIVEN a table made by someone else, with a column of each type the sink writes to
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE TABLE "{table}" (id text PRIMARY KEY, version bigint, amount numeric, '
+            "ratio double precision, at timestamptz, naive timestamp, day date, "
+            "uid uuid, ok boolean, blob bytea, doc jsonb, list jsonb, big numeric, "
+            f"tags {tags}, note varchar(40))"
+        )
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate({"url": pg_url, "table": table}))
+    at = datetime(2026, 11, 22, 9, 30, 1, 123456, tzinfo=UTC)
+    written = {
+        "id": "a",
+        "version": 1,
+        "amount": Decimal("12345678901234567890.000000001"),
+        "ratio": 0.1 + 0.2,
+        "at": at,
+        "naive": datetime(2026, 11, 22, 9, 30),
+        "day": date(2026, 11, 22),
+        "uid": UUID("12345678-1234-5678-1234-567812345678"),
+        "ok": True,
+        "blob": b"\x00\x01\xff",
+        "doc": {"n": 1, "nested": {"s": "tab\there", 7: None}},
+        "list": [1, "two", None],
+        "big": 2**70,
+        "tags": ["x", "y"],
+        "note": "ünï 'quote' \\N",
+    }
+    # the ISO string a route without a transform carries goes to a timestamptz column too
+    as_text = {"id": "b", "version": 1, "at": "2026-11-22T09:30:01.5+02:00", "amount": 1.25}
+    try:
+        # WHEN a batch of them is written
+        write(sink, batch([written, as_text]))
+    finally:
+        sink.close()
+    # THEN each column holds the value, converted by the column's type
+    names = [c for c in written if c != "id"]
+    stored = fetch(pg_url, table, ", ".join(["id", *names]))
+    assert dict(zip(names, stored[0][1:], strict=True)) == {
+        **{k: v for k, v in written.items() if k != "id"},
+        "doc": {"n": 1, "nested": {"s": "tab\there", "7": None}},
+    }
+    assert stored[1][names.index("at") + 1] == datetime(2026, 11, 22, 7, 30, 1, 500000, tzinfo=UTC)
+    assert stored[1][names.index("amount") + 1] == Decimal("1.25")
+
+
+def test_a_cut_beyond_batch_rows_is_several_statements_in_one_transaction(
+    pg_url: str, table: str
+) -> None:
+    config = {"url": pg_url, "table": table, "create_table": True, "batch_rows": 7}
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate(config))
+    try:
+        # GIVEN 50 rows written 7 a statement, some keys twice
+        write(sink, batch(rows(range(50), 1) + rows(range(0, 50, 3), 2)))
+        stored = fetch(pg_url, table)
+        assert [r[0] for r in stored] == [f"id-{i:04d}" for i in range(50)]
+        assert [r[1] for r in stored] == [2 if i % 3 == 0 else 1 for i in range(50)]
+        # WHEN a row of the last statement breaks a constraint
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT small CHECK (n < 1000)')
+        newer = rows(range(50), 3)
+        newer[-1]["n"] = 1000
+        with pytest.raises(SinkConfigError, match="small"):
+            sink.write(batch(newer))
+    finally:
+        sink.close()
+    # THEN none of the statements before it left a row changed
+    assert {r[1] for r in fetch(pg_url, table)} == {1, 2}
+
+
+def test_a_column_whose_type_changed_between_batches_is_written_with_its_new_type(
+    pg_url: str, table: str
+) -> None:
+    # GIVEN a table the sink has written, whose column another session then changes
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{table}" (id text PRIMARY KEY, version bigint, note text)')
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate({"url": pg_url, "table": table}))
+    try:
+        write(sink, batch([{"id": "a", "version": 1, "note": "{}"}]))
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'ALTER TABLE "{table}" ALTER COLUMN note TYPE jsonb USING note::jsonb')
+        # WHEN the next batch is written
+        sink.write(batch([{"id": "a", "version": 2, "note": {"k": [1]}}]))
+    finally:
+        sink.close()
+    # THEN it is, with the column's new type, and no error surfaced
+    assert fetch(pg_url, table, "id, version, note") == [("a", 2, {"k": [1]})]
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(pg_url: str, table: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{table}" (id text PRIMARY KEY, version int, code varchar(3))')
+    sink = PostgresSink("pg", PostgresSinkConfig.model_validate({"url": pg_url, "table": table}))
+    try:
+        with pytest.raises(SinkConfigError, match="too long"):
+            sink.write(batch([{"id": "a", "version": 1, "code": "abcd"}]))
+    finally:
+        sink.close()
+    assert fetch(pg_url, table, "id") == []
