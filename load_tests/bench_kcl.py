@@ -6,8 +6,9 @@ An in-memory daemon feeds the child's protocol loop the lines the MultiLangDaemo
 - kclpy's `KCLProcess` with the cheapest v3 processor that still reads every record
   (`binary_data`) and checkpoints each batch: the protocol's cost the way kclpy pays it
   (stdlib JSON, one object per record, base64);
-- sluice's protocol loop (consumer/sources/kcl/protocol.py, what the child runs) with the
-  same do-nothing processor: its protocol cost, sluice `Record`s built;
+- sluice's protocol loop (consumer/sources/kcl/protocol.py, what the child runs) with a
+  processor doing the same (`Counter`: each record decoded into a sluice `Record`, a
+  checkpoint per batch): the protocol's cost in the child;
 - **the group's baseline**: sluice's core on the same events, route and sink, without
   the protocol: the delivery engine of the shard processor's own assembly, fed the
   records as `Record`s built beforehand (as the reference group's core row is), each
@@ -18,7 +19,7 @@ An in-memory daemon feeds the child's protocol loop the lines the MultiLangDaemo
   every row as a dict (`reads_rows`), so the route cannot stay line-only and each record's
   line is parsed back into a row, which the S3 sink never needs.
 
-The sink of the three middle rows is sluice's S3 sink (gzip JSON Lines, level 1, as the
+The sink of the core row and of the first KCL row is sluice's S3 sink (gzip JSON Lines, level 1, as the
 reference group's gzip) with an S3 client that keeps each object's size in memory: no
 network, everything the sink does up to its PUT.
 """
