@@ -19,9 +19,9 @@ An in-memory daemon feeds the child's protocol loop the lines the MultiLangDaemo
   every row as a dict (`reads_rows`), so the route cannot stay line-only and each record's
   line is parsed back into a row, which the S3 sink never needs.
 
-The sink of the core row and of the first KCL row is sluice's S3 sink (gzip JSON Lines, level 1, as the
-reference group's gzip) with an S3 client that keeps each object's size in memory: no
-network, everything the sink does up to its PUT.
+The sink of the core row and of the first KCL row is sluice's S3 sink (gzip JSON Lines,
+level 1, as the reference group's gzip) with an S3 client that keeps each object's size in
+memory: no network, everything the sink does up to its PUT.
 """
 
 from __future__ import annotations

@@ -182,6 +182,18 @@ def test_a_line_that_is_no_action_of_the_protocol_ends_the_loop(line: str) -> No
     assert processor.calls == []
 
 
+def test_a_line_orjson_refuses_is_read_as_kclpy_reads_it() -> None:
+    # GIVEN a processRecords line with an integer past 64 bits, which the stdlib reads
+    processor = Calls()
+    daemon = FakeDaemon([])
+    daemon._answers.append(
+        f'{{"action": "processRecords", "records": [], "millisBehindLatest": {2**70}}}'
+    )
+    MultiLangSession(processor, daemon, daemon, _Lines()).run()  # type: ignore[arg-type]
+    assert processor.calls == ["records 0"]
+    assert daemon.statuses == ["processRecords"]
+
+
 def test_blank_lines_are_skipped_and_messages_written_between_newlines() -> None:
     processor = Calls()
     daemon = FakeDaemon([initialize()])

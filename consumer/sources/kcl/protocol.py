@@ -30,6 +30,7 @@ else: the lease went to another worker), which kclpy would not read.
 from __future__ import annotations
 
 import base64
+import json
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,14 @@ def b64decode(data: str) -> bytes:
     except ValueError:
         return base64.b64decode(data)
     return decoded
+
+
+def _stdlib_json(line: str) -> Any:
+    """The line as kclpy reads it (the stdlib's `json`), or a `ProtocolError`."""
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise ProtocolError(f"not a JSON line from the daemon: {line[:200]!r}") from exc
 
 
 class ProtocolError(Exception):
@@ -182,8 +191,8 @@ class MultiLangSession:
                 continue
             try:
                 message = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise ProtocolError(f"not a JSON line from the daemon: {line[:200]!r}") from exc
+            except orjson.JSONDecodeError:
+                message = _stdlib_json(line)  # what orjson refuses (an integer past 64 bits)
             if not isinstance(message, dict) or "action" not in message:
                 raise ProtocolError(f"not an action from the daemon: {line[:200]!r}")
             return message
