@@ -10,6 +10,7 @@ checkpointer that remembers; a bounded input is a batch job's cursor over its re
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
@@ -178,15 +179,6 @@ class SqsHarness:
 
 
 @dataclass
-class _KclRecord:
-    sequence_number: str
-    sub_sequence_number: int | None
-    timestamp_millis: int
-    partition_key: str
-    binary_data: bytes
-
-
-@dataclass
 class _Checkpointer:
     saved: list[Position | None] = field(default_factory=list)
 
@@ -207,13 +199,6 @@ class _Init:
 
 
 @dataclass
-class _Records:
-    records: Sequence[_KclRecord]
-    millis_behind_latest: int | None
-    checkpointer: _Checkpointer
-
-
-@dataclass
 class _Checkpointing:
     checkpointer: _Checkpointer
 
@@ -227,13 +212,14 @@ def _exit(code: int) -> NoReturn:
 
 
 class KclHarness:
-    """The daemon's calls, in its order, against a checkpoint that outlives the child."""
+    """The daemon's calls, in its order, against a checkpoint that outlives the child; its
+    records as the child's protocol loop hands them over (`process_messages`)."""
 
     name, positional_keys, can_rewind = "kcl", True, True
     shard = "shardId-000000000000"
 
     def __init__(self) -> None:
-        self.records: list[_KclRecord] = []
+        self.records: list[dict[str, Any]] = []
         self.checkpoint: Position | None = None
 
     def source_config(self) -> dict[str, Any]:
@@ -242,7 +228,14 @@ class KclHarness:
     def put(self, payloads: Sequence[bytes]) -> None:
         base = 49_000_000_000_000_000_000_000 + len(self.records) * 1000
         self.records += [
-            _KclRecord(str(base + i * 1000), 0, 1_765_000_000_000, f"pk{i}", data)
+            {
+                "data": base64.b64encode(data).decode(),
+                "partitionKey": f"pk{i}",
+                "sequenceNumber": str(base + i * 1000),
+                "subSequenceNumber": 0,
+                "approximateArrivalTimestamp": 1_765_000_000_000,
+                "action": "record",
+            }
             for i, data in enumerate(payloads)
         ]
 
@@ -265,9 +258,7 @@ class KclHarness:
         checkpointer = _Checkpointer()
         try:
             for start in range(0, len(self.records), 7):
-                processor.process_records(
-                    _Records(self.records[start : start + 7], 0, checkpointer)
-                )
+                processor.process_messages(self.records[start : start + 7], 0, checkpointer)
             processor.shutdown_requested(_Checkpointing(checkpointer))
         finally:
             saved = [p for p in checkpointer.saved if p is not None]
@@ -277,7 +268,7 @@ class KclHarness:
     def acked(self) -> int:
         at = self.checkpoint
         return sum(
-            1 for r in self.records if at is not None and int(r.sequence_number) <= at.sequence
+            1 for r in self.records if at is not None and int(r["sequenceNumber"]) <= at.sequence
         )
 
     def available(self) -> int:

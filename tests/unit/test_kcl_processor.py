@@ -1,5 +1,7 @@
-"""The KCL shard processor, driven through amazon-kclpy's own `KCLProcess` by a fake daemon
-that sends the MultiLangDaemon's messages and answers checkpoints the way it does."""
+"""The KCL shard processor, driven by a fake daemon that sends the MultiLangDaemon's
+messages and answers checkpoints the way it does: through sluice's own protocol loop (what
+the child runs, consumer/sources/kcl/protocol.py) and through amazon-kclpy's `KCLProcess`,
+which must see the same behaviour."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +23,7 @@ from consumer.config import PipelineConfig
 from consumer.delivery.hooks import FlushInfo, Hook
 from consumer.sinks.memory import ListSink
 from consumer.sources.kcl.processor import ShardParts, ShardProcessor, build_parts
+from consumer.sources.kcl.protocol import MultiLangSession
 from consumer.sources.kinesis import kpl
 from tests.conftest import require
 
@@ -44,8 +48,12 @@ def printing_row(reading: Reading) -> dict[str, Any]:
     return {"id": reading.id}
 
 
-@pytest.fixture(scope="module")
-def kcl() -> Any:
+@pytest.fixture(scope="module", params=["sluice", "kclpy"])
+def kcl(request: pytest.FixtureRequest) -> Any:
+    """The protocol loop: something with a `KCLProcess(processor, input_file=...,
+    output_file=..., error_file=...)` whose `run()` serves the daemon."""
+    if request.param == "sluice":
+        return SimpleNamespace(KCLProcess=MultiLangSession)
     try:
         return importlib.import_module("amazon_kclpy.kcl")
     except ImportError:

@@ -4,7 +4,8 @@ Its stdin and stdout carry the daemon's protocol and nothing else. Before any us
 imported, the protocol streams are moved to private file descriptors and descriptors 0
 and 1 are pointed at /dev/null and stderr: a stray `print()` in a transform, a C library
 writing to fd 1 or a subprocess inheriting it all end up on stderr, and nothing can read
-the daemon's messages but kclpy. Metrics never go to stdout.
+the daemon's messages but the protocol loop (consumer/sources/kcl/protocol.py: sluice
+reads the daemon's lines itself, as amazon-kclpy's `KCLProcess` would). Metrics never go to stdout.
 
 Under `sluice kcl run` the child's JSON log lines, EMF lines and progress reports go
 through the wrapper's channel (`channel`), which prints each line once; the daemon would
@@ -20,7 +21,6 @@ in the middle of the daemon's graceful shutdown.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
@@ -80,12 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = ChannelLogHandler(channel) if channel is not None else None
     setup_logging(args.log_level, sys.stderr, handler)
 
-    kcl = importlib.import_module("amazon_kclpy.kcl")  # untyped; needed only here
-
     from consumer.aws.clients import AwsClients
     from consumer.config import load_config
     from consumer.sources.kcl.fence import LeaseFence
     from consumer.sources.kcl.processor import ShardProcessor, build_parts
+    from consumer.sources.kcl.protocol import MultiLangSession
 
     aws = AwsClients()
     try:
@@ -105,9 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report:
         report[0].measure = processor.source.records_behind  # KinesisRecordsBehind's part
     try:
-        kcl.KCLProcess(
-            processor, input_file=protocol_in, output_file=protocol_out, error_file=sys.stderr
-        ).run()
+        MultiLangSession(processor, protocol_in, protocol_out, sys.stderr).run()
     finally:
         parts.close()
         if channel is not None:

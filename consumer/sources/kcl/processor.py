@@ -1,5 +1,7 @@
-"""The shard processor the KCL MultiLangDaemon drives through amazon-kclpy (v3 API): a push
-adapter onto the delivery engine (consumer/delivery/engine.py).
+"""The shard processor the KCL MultiLangDaemon drives through the child's protocol loop
+(consumer/sources/kcl/protocol.py, `process_messages`) or amazon-kclpy's `KCLProcess`
+(v3 API, `process_records`): a push adapter onto the delivery engine
+(consumer/delivery/engine.py).
 
 One child process per shard; the daemon owns the lease and the reading. Each
 processRecords call becomes one unit the engine takes, exactly as a GetRecords response
@@ -8,7 +10,8 @@ written to every sink, and only then acked. The ack records where the checkpoint
 (`KclShard`); the processor checkpoints there, with the KPL sub-sequence number, through
 the daemon's checkpointer before the call returns.
 
-kclpy catches any exception a processor raises and reports the action done; the KCL then
+The protocol loop, like kclpy, catches any exception a processor raises and reports the
+action done; the KCL then
 hands over the next batch, so a batch whose flush failed would be skipped. Nothing may
 escape this processor therefore: the engine retries a failed cut `flush_attempts` times,
 and when the budget is spent (or anything unexpected happens) the process exits
@@ -25,7 +28,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +54,7 @@ from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 from consumer.sources.kcl.channel import ChannelClient
 from consumer.sources.kcl.fence import LeaseFence
 from consumer.sources.kcl.outputs import ChannelEmfWriter
+from consumer.sources.kcl.protocol import b64decode
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.behind import ShardBehind
 from consumer.sources.kinesis.config import KinesisSourceConfig
@@ -330,18 +334,35 @@ class ShardProcessor:
     def process_records(self, process_records_input: ProcessRecordsInput) -> None:
         """Give the records to the engine, flush when due (also on the daemon's empty-list
         calls, which is what makes `max_age_s` work on a quiet shard), checkpoint what was
-        acked."""
+        acked. (kclpy's entry; sluice's own protocol reader calls `process_messages`.)"""
         with self._or_exit("processRecords"):
-            behind = process_records_input.millis_behind_latest
-            if behind is not None:
-                self.source.millis_behind = int(behind)
-            unit = self._unit(process_records_input.records)
-            self.source.behind.observe((r.arrival_time for r in unit.records), behind)
-            self.parts.hooks.on_poll(self.parts.stream)  # its report carries the estimate
-            if not self.source.lease_gone:
-                self.engine.take(unit)
-                self.engine.flush_due()
-            self._checkpoint_flushed(process_records_input.checkpointer)
+            self._process(
+                self._unit(process_records_input.records),
+                process_records_input.millis_behind_latest,
+                process_records_input.checkpointer,
+            )
+
+    def process_messages(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        millis_behind: int | None,
+        checkpointer: Checkpointer,
+    ) -> None:
+        """`process_records` for the daemon's record messages as they were parsed from its
+        processRecords line (consumer/sources/kcl/protocol.py): no per-record objects but
+        sluice's own `Record`s."""
+        with self._or_exit("processRecords"):
+            self._process(self._unit_of_messages(messages), millis_behind, checkpointer)
+
+    def _process(self, unit: Unit, behind: int | None, checkpointer: Checkpointer) -> None:
+        if behind is not None:
+            self.source.millis_behind = int(behind)
+        self.source.behind.observe((r.arrival_time for r in unit.records), behind)
+        self.parts.hooks.on_poll(self.parts.stream)  # its report carries the estimate
+        if not self.source.lease_gone:
+            self.engine.take(unit)
+            self.engine.flush_due()
+        self._checkpoint_flushed(checkpointer)
 
     def lease_lost(self, lease_lost_input: object) -> None:
         """Another worker owns the shard now: drop what is buffered, never checkpoint."""
@@ -399,7 +420,14 @@ class ShardProcessor:
         records: list[Record] = []
         errors: dict[int, RecordError] | None = None
         for kcl_record in kcl_records:
-            for record, error in self._records(kcl_record):
+            converted = self._records(
+                kcl_record.sequence_number,
+                kcl_record.sub_sequence_number,
+                kcl_record.timestamp_millis,
+                kcl_record.partition_key,
+                kcl_record.binary_data,
+            )
+            for record, error in converted:
                 if self.resume_after is None or record.position > self.resume_after:
                     if error is not None:
                         errors = errors or {}
@@ -407,7 +435,44 @@ class ShardProcessor:
                     records.append(record)
         return Unit(self.shard, records, errors or NO_ERRORS)
 
-    def _records(self, kcl_record: KclRecord) -> list[tuple[Record, RecordError | None]]:
+    def _unit_of_messages(self, messages: Sequence[Mapping[str, Any]]) -> Unit:
+        """`_unit` for the daemon's record messages (``{"data": base64, "partitionKey",
+        "sequenceNumber", "subSequenceNumber", "approximateArrivalTimestamp"}``), each
+        decoded as kclpy's `Record` decodes it (`base64.b64decode`'s rules, by pybase64),
+        with the common case (a plain record) inline."""
+        stream, shard, after = self.parts.stream, self.shard, self.resume_after
+        records: list[Record] = []
+        errors: dict[int, RecordError] | None = None
+        for message in messages:
+            data = b64decode(message["data"])
+            if data[:4] == kpl.MAGIC:  # maybe a KPL aggregate: the generic conversion
+                converted = self._records(
+                    message["sequenceNumber"],
+                    message["subSequenceNumber"],
+                    message["approximateArrivalTimestamp"],
+                    message["partitionKey"],
+                    data,
+                )
+                for record, error in converted:
+                    if after is None or record.position > after:
+                        if error is not None:
+                            errors = errors or {}
+                            errors[len(records)] = error
+                        records.append(record)
+                continue
+            position = Position(
+                int(message["sequenceNumber"]), int(message["subSequenceNumber"] or 0)
+            )
+            if after is None or position > after:
+                arrival = int(message["approximateArrivalTimestamp"]) / 1000
+                records.append(
+                    Record(stream, shard, position, message["partitionKey"], arrival, data)
+                )
+        return Unit(shard, records, errors or NO_ERRORS)
+
+    def _records(
+        self, sequence: str, sub: int | None, arrival_ms: int, key: str, data: bytes
+    ) -> list[tuple[Record, RecordError | None]]:
         """The daemon's record as sluice records, through the same KPL code as the reader.
 
         The KCL de-aggregates KPL records itself and sends each user record with its
@@ -415,24 +480,17 @@ class ShardProcessor:
         aggregate the daemon passed on whole is split (or quarantined) by `to_records`,
         numbered as the KCL does.
         """
-        data = kcl_record.binary_data
-        arrival = int(kcl_record.timestamp_millis) / 1000
+        arrival = int(arrival_ms) / 1000
         if not kpl.is_aggregated(data):  # the common case, without the generic conversion
-            position = Position(
-                int(kcl_record.sequence_number), int(kcl_record.sub_sequence_number or 0)
-            )
-            record = Record(
-                self.parts.stream, self.shard, position, kcl_record.partition_key, arrival, data
-            )
-            return [(record, None)]
+            position = Position(int(sequence), int(sub or 0))
+            return [(Record(self.parts.stream, self.shard, position, key, arrival, data), None)]
         entry: dict[str, Any] = {
-            "SequenceNumber": kcl_record.sequence_number,
+            "SequenceNumber": sequence,
             "ApproximateArrivalTimestamp": datetime.fromtimestamp(arrival, tz=UTC),
             "Data": data,
-            "PartitionKey": kcl_record.partition_key,
+            "PartitionKey": key,
         }
         converted = list(to_records(self.parts.stream, self.shard, [entry]))
-        sub = kcl_record.sub_sequence_number
         if len(converted) == 1 and sub:
             record = converted[0][0]
             record.position = Position(record.position.sequence, int(sub))
