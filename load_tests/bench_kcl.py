@@ -34,13 +34,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from consumer.aws.blobs import b64decode
 from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
 from consumer.delivery.engine import Engine
 from consumer.flow import Position, Record
 from consumer.sources.base import Unit
 from consumer.sources.kcl.processor import ShardProcessor, build_parts
-from consumer.sources.kcl.protocol import MultiLangSession, b64decode
+from consumer.sources.kcl.protocol import MultiLangSession
 from load_tests.reader_loop import BenchSource
 from load_tests.reference import events, order_route
 from load_tests.timing import interleaved_us

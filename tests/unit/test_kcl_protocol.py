@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consumer.aws.blobs import b64decode
 from consumer.sources.kcl.processor import ShardProcessor
 from consumer.sources.kcl.protocol import (
     CheckpointError,
     MultiLangSession,
     ProtocolError,
-    b64decode,
 )
 from consumer.sources.kinesis import kpl
 from tests.conftest import require

@@ -36,6 +36,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from consumer.aws.blobs import b64decode
 from consumer.aws.clients import AwsClients
 from consumer.config import PipelineConfig
 from consumer.delivery.assembly import Assembly, assemble
@@ -54,7 +55,6 @@ from consumer.sources.base import NO_ERRORS, SourceBase, Unit
 from consumer.sources.kcl.channel import ChannelClient
 from consumer.sources.kcl.fence import LeaseFence
 from consumer.sources.kcl.outputs import ChannelEmfWriter
-from consumer.sources.kcl.protocol import b64decode
 from consumer.sources.kinesis import kpl
 from consumer.sources.kinesis.behind import ShardBehind
 from consumer.sources.kinesis.config import KinesisSourceConfig

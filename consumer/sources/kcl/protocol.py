@@ -29,7 +29,6 @@ else: the lease went to another worker), which kclpy would not read.
 
 from __future__ import annotations
 
-import base64
 import json
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -38,20 +37,6 @@ from functools import partial
 from typing import IO, Any, Protocol
 
 import orjson
-from pybase64 import b64decode as _b64decode
-
-
-def b64decode(data: str) -> bytes:
-    """A record's ``data`` as `base64.b64decode` (kclpy's `binary_data`) decodes it, by
-    pybase64's SIMD decoder, several times faster on a 1 KB event. pybase64 reads strict
-    base64 only (what the daemon's Java encoder writes), where the two agree; anything
-    else (line breaks, stray characters, data after padding) goes to the stdlib, so the
-    result, or the error, is always the stdlib's."""
-    try:
-        decoded: bytes = _b64decode(data, validate=True)
-    except ValueError:
-        return base64.b64decode(data)
-    return decoded
 
 
 def _stdlib_json(line: str) -> Any:
