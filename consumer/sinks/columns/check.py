@@ -117,18 +117,29 @@ def _list_validator(item: Validator) -> Validator:
     return validate
 
 
+def _decimal_of(value: Any, readable: int) -> Decimal | str:
+    """The value as a Decimal, or why it is none Arrow's reader takes (`readable` digits
+    at most, as written)."""
+    if type(value) is str:
+        if _DECIMAL.fullmatch(value) is None:
+            return f"{value!r} is not a decimal number"
+        if len(value) > readable and sum(c.isdigit() for c in value) > readable:
+            return f"{value} is written with more than {readable} digits"
+        return Decimal(value)
+    if type(value) in (int, float):
+        return Decimal(repr(value))
+    return f"expected a decimal, got {_kind(value)}"
+
+
 def _decimal_validator(precision: int, scale: int) -> Validator:
     quantum = Decimal(1).scaleb(-scale)
+    readable = 38 if precision <= 38 else 76  # digits Arrow's reader takes (convert.py)
 
     def validate(value: Any) -> str | None:
-        if type(value) is str:
-            if _DECIMAL.fullmatch(value) is None:
-                return f"{value!r} is not a decimal number"
-            number = Decimal(value)
-        elif type(value) in (int, float):
-            number = Decimal(repr(value))
-        else:
-            return f"expected a decimal, got {_kind(value)}"
+        number = _decimal_of(value, readable)
+        if type(number) is str:
+            return number
+        assert isinstance(number, Decimal)
         try:
             fitted = number.quantize(quantum, context=_WIDE)
         except InvalidOperation:

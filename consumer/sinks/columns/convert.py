@@ -2,7 +2,8 @@
 
 Arrow's JSON reader parses the lines in C++ against the schema, which keeps a Parquet
 batch close to the cost of gzip'd JSON Lines (docs/performance.md). It cannot read
-dates or binary from JSON strings, so those columns are read as strings and cast after.
+dates or binary from JSON strings, so those columns are read as strings and cast after;
+decimals are read at the widest precision and narrowed by the same cast.
 Every line reaching here passed the route's check (consumer/sinks/columns/check.py), so
 the reader accepts all of them.
 """
@@ -51,6 +52,13 @@ def _readable(kind: pa.DataType) -> pa.DataType:
     """What the JSON reader reads for `kind`: strings where it cannot parse the type."""
     if pa.types.is_date32(kind) or pa.types.is_binary(kind):
         return pa.string()
+    if pa.types.is_decimal128(kind):
+        # The reader counts a literal's digits as written: "4457325.8390" needs precision
+        # 11 even though it fits decimal(10, 3) once its trailing zero goes. Read at the
+        # widest precision, then the cast narrows what the check proved fits.
+        return pa.decimal128(38, kind.scale)
+    if pa.types.is_decimal256(kind):
+        return pa.decimal256(76, kind.scale)
     if pa.types.is_list(kind):
         return pa.list_(_readable(kind.value_type))
     if pa.types.is_struct(kind):
