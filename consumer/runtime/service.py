@@ -246,8 +246,10 @@ def run_workers(
         on_busy=on_busy,
     )
     side: list[SideTask] = []
+    health_server = None
     if config.health.port is not None:
-        side.append(HealthServer(pool, config.health))
+        health_server = HealthServer(pool, config.health)
+        side.append(health_server)
     source = config.source
     if isinstance(source, SqsSourceConfig) and config.backlog.enabled:
         url = queue_url(aws.client("sqs"), config.backlog.queue or source.queue)
@@ -258,15 +260,18 @@ def run_workers(
         service = config.metrics.service or config.name
         namespace = config.metrics.namespace
         side.append(RecordsBehindEmitter(pool.records_behind, writer, namespace, service, interval))
-    log.info(
-        "consumer starting",
-        extra={"application": config.name, "source": source.type, "workers": count},
-    )
     protection.start()
     pool.start()
     for task in side:
         task.start()
+    if health_server is not None:
+        log.info("health endpoint", extra={"port": health_server.port})
     try:
+        pool.wait_reported(config.health.max_poll_gap_s)
+        log.info(
+            "consumer starting",
+            extra={"application": config.name, "source": source.type, "workers": count},
+        )
         code = pool.run()
     finally:
         for task in side:

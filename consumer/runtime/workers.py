@@ -285,6 +285,7 @@ class WorkerPool:
         self.failed: Worker | None = None
         self._busy = False
         self._lock = threading.Lock()
+        self._busy_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     # -- start and end -------------------------------------------------------------------------
@@ -383,11 +384,27 @@ class WorkerPool:
         return thread
 
     def _busy_changed(self) -> None:
-        with self._lock:
-            busy = any(w.status.get("busy") for w in self.workers if w.exit_code is None)
-            changed, self._busy = busy != self._busy, busy
-        if changed:
-            self.on_busy(busy)
+        """Tell `on_busy` when the first worker starts or the last stops holding buffered
+        work; serialized, so two workers' reports never reach it out of order."""
+        with self._busy_lock:
+            with self._lock:
+                busy = any(w.status.get("busy") for w in self.workers if w.exit_code is None)
+            if busy != self._busy:
+                self._busy = busy
+                self.on_busy(busy)
+
+    def wait_reported(self, timeout_s: float) -> bool:
+        """Until every worker has reported once (it is reading), one has exited, or
+        `timeout_s` passed; True when all reported."""
+        end = self.clock() + timeout_s
+        while self.clock() < end and not self.stop.is_set():
+            with self._lock:
+                if all(w.reported_at is not None for w in self.workers):
+                    return True
+            if any(w.process.poll() is not None for w in self.workers):
+                return False
+            time.sleep(0.05)
+        return False
 
     def records_behind(self) -> float | None:
         """The task's `KinesisRecordsBehind`: the sum of what its workers report."""
@@ -414,8 +431,11 @@ class WorkerPool:
 
     def _probe(self, which: str) -> tuple[bool, dict[str, Any]]:
         """Every worker running, reporting (within `stale_s`, or still starting within
-        `max_poll_gap_s`) and saying so itself."""
+        `max_poll_gap_s`) and saying so itself. The answer's top level is the first
+        failing worker's own (`seconds_flushing`, ...; the worst loop gap when all are
+        fine), as one process answers; `workers` has each one's."""
         now, ok, details = self.clock(), bool(self.workers), []
+        worst: dict[str, Any] = {}
         with self._lock:
             for worker in self.workers:
                 alive = worker.process.poll() is None
@@ -426,6 +446,10 @@ class WorkerPool:
                     fresh = age <= self.stale_s
                 says = bool(worker.status.get(which, False)) if age is not None else fresh
                 good = alive and fresh and says
+                own = worker.status.get("health", {})
+                gap = own.get("seconds_since_loop_turned") or 0
+                if (ok and not good) or (ok and gap >= worst.get("seconds_since_loop_turned", 0)):
+                    worst = own
                 ok = ok and good
                 details.append(
                     {
@@ -433,7 +457,7 @@ class WorkerPool:
                         "ok": good,
                         "alive": alive,
                         "seconds_since_report": None if age is None else round(age, 3),
-                        **worker.status.get("health", {}),
+                        **own,
                     }
                 )
-        return ok, {"workers": details}
+        return ok, {**worst, "workers": details}
