@@ -278,4 +278,5 @@ def run_workers(
             task.stop()
         protection.stop()
     log.info("consumer stopped", extra={"workers": count, "exit_code": code, **pool.stats()})
+    pool.repeat_failure()
     return code

@@ -248,6 +248,7 @@ class Worker:
     status: dict[str, Any] = field(default_factory=dict)
     reported_at: float | None = None
     exit_code: int | None = None
+    failure_line: bytes = b""
 
 
 class WorkerPool:
@@ -290,7 +291,7 @@ class WorkerPool:
 
     # -- start and end -------------------------------------------------------------------------
     def start(self) -> None:
-        from consumer.sources.kcl.channel import STDERR, STDOUT
+        from consumer.sources.kcl.channel import STDOUT
 
         for index in range(self.count):
             read_fd, write_fd = os.pipe()
@@ -308,7 +309,7 @@ class WorkerPool:
             assert process.stdout is not None and process.stderr is not None
             self._threads += [
                 self.output.pump(process.stdout, STDOUT, f"worker-{index}-stdout"),
-                self.output.pump(process.stderr, STDERR, f"worker-{index}-stderr"),
+                self._pump_stderr(worker, process.stderr),
                 self._read_status(worker, os.fdopen(read_fd, "rb")),
             ]
         log.info("workers started", extra={"workers": self.count})
@@ -328,6 +329,13 @@ class WorkerPool:
         self.terminate()
         if self.failed is not None:
             code = self.failed.exit_code
+            # a diagnosed failure (its one line follows) is no error of the task's own
+            level = logging.INFO if self.failed.failure_line else logging.ERROR
+            log.log(
+                level,
+                "a worker exited; the task stopped",
+                extra={"worker": self.failed.index, "exit_code": code},
+            )
             return code if code else 1
         return next((w.exit_code for w in self.workers if w.exit_code), 0) or 0
 
@@ -338,10 +346,6 @@ class WorkerPool:
                 worker.exit_code = code
                 if code != 0 and self.failed is None and not self.stop.is_set():
                     self.failed = worker
-                    log.error(
-                        "a worker exited; stopping the task",
-                        extra={"worker": worker.index, "exit_code": code},
-                    )
                     return True
         return False
 
@@ -365,6 +369,36 @@ class WorkerPool:
                 worker.exit_code = worker.process.returncode
         for thread in self._threads:
             thread.join(timeout=2.0)
+
+    def _pump_stderr(self, worker: Worker, pipe: IO[bytes]) -> threading.Thread:
+        """The worker's stderr through the output, but its failure line (`sluice: ...`,
+        the CLI's one-line diagnosis) kept for the task's own last line: a task prints
+        one, however many workers failed alike."""
+        from consumer.sources.kcl.channel import STDERR
+
+        def run() -> None:
+            with pipe:
+                for raw in iter(pipe.readline, b""):
+                    line = raw.rstrip(b"\n")
+                    if line.startswith(b"sluice: "):
+                        worker.failure_line = line
+                    else:
+                        self.output.line(STDERR, line)
+
+        thread = threading.Thread(target=run, name=f"worker-{worker.index}-stderr", daemon=True)
+        thread.start()
+        return thread
+
+    def repeat_failure(self) -> None:
+        """After a failed worker took the task down: its diagnosis as the task's last
+        line on stderr, where the CLI's callers read it."""
+        from consumer.sources.kcl.channel import STDERR
+
+        failed = [self.failed] if self.failed is not None else []
+        for worker in failed + [w for w in self.workers if w.exit_code]:
+            if worker.failure_line:
+                self.output.line(STDERR, worker.failure_line)
+                return
 
     # -- status -----------------------------------------------------------------------------
     def _read_status(self, worker: Worker, pipe: IO[bytes]) -> threading.Thread:
