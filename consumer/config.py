@@ -13,7 +13,7 @@ import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -90,6 +90,12 @@ class PipelineConfig(BaseModel):
     protection: ProtectionConfig = ProtectionConfig()
     backlog: BacklogConfig = BacklogConfig()
     shutdown: ShutdownConfig = ShutdownConfig()
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = Field(
+        "auto",
+        description="worker processes of `sluice run`, each one source and engine: shards "
+        "or receive loops spread over them; 'auto': the task's vCPUs (ECS task metadata, "
+        "else the cgroup CPU quota, else the CPUs); 1: one process, no parent",
+    )
 
     @model_validator(mode="after")
     def _route_sinks_exist(self) -> Self:

@@ -30,6 +30,7 @@ from load_tests import (
     bench_powertools,
     bench_reference,
     bench_sqs,
+    bench_workers,
 )
 from load_tests.timing import ROUNDS
 
@@ -201,6 +202,19 @@ GROUPS = [
         0,
         _times,
         "x baseline",
+    ),
+    Group(
+        "workers",
+        lambda: (
+            f"sluice run's worker processes, polling reader over an in-process fake Kinesis "
+            f"({bench_workers.SHARDS} shards), reference events, gzip JSON Lines, "
+            f"{bench_workers.SECONDS:.0f} s a run, interleaved median of {ROUNDS}"
+        ),
+        bench_workers.run,
+        "rec/s",
+        0,
+        _times,
+        "x 1 worker",
     ),
     Group(
         "memory",

@@ -71,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
         "AWS_ENDPOINT_URL (sluice emulator start), or on a private one started for this "
         "run when it is unset (with --localstack: on LocalStack)",
     )
+    run.add_argument(
+        "--workers",
+        default=None,
+        help="worker processes, each its own source and engine (shards or receive loops "
+        "spread over them): a count or 'auto', the task's vCPUs; overrides the pipeline's "
+        "`workers` (default auto; 1: one process)",
+    )
+    run.add_argument(
+        "--worker",
+        default=None,
+        metavar="I/N",
+        help="internal: run as worker I of N under a parent `sluice run`",
+    )
 
     from consumer.cli.batch import add_arguments as batch_arguments
 
@@ -226,8 +239,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from consumer.config import load_config
     from consumer.local.emulator import embedded_emulator, provision
     from consumer.runtime.service import build_service
+    from consumer.runtime.workers import Assignment, resolve_workers
 
     config = load_config(args.config)
+    if args.worker is not None:
+        return _run_worker(args, config, Assignment.parse(args.worker))
+    workers = resolve_workers(_workers_setting(args.workers, config.workers))
     private = args.emulator and not args.localstack and not os.environ.get("AWS_ENDPOINT_URL")
     with embedded_emulator() if private else nullcontext(None) as endpoint:
         aws = AwsClients(endpoint_url=endpoint)
@@ -239,6 +256,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         if args.emulator:
             provision(config, aws)
+        if workers > 1:
+            return _run_parent(args, config, aws, workers, endpoint)
         service = build_service(config, Path.cwd(), aws)
         _install_stop_handler(service.stop, config.shutdown.timeout_s)
         try:
@@ -246,6 +265,68 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             service.close()
             _FINISHED.set()
+    return 0
+
+
+def _workers_setting(flag: str | None, configured: int | str) -> int | str:
+    """--workers over the pipeline's `workers`: a count, or 'auto'."""
+    from consumer.errors import ConfigError
+
+    if flag is None:
+        return configured
+    if flag == "auto":
+        return flag
+    try:
+        return int(flag)
+    except ValueError:
+        raise ConfigError(f"--workers {flag!r}: expected a count from 1 to 64, or auto") from None
+
+
+def _run_parent(
+    args: argparse.Namespace, config: Any, aws: Any, workers: int, endpoint: str | None
+) -> int:
+    """The parent of `workers` worker processes: each is `sluice run --worker i/N`."""
+    from consumer.runtime.service import run_workers
+
+    def command(index: int, count: int) -> list[str]:
+        line = [sys.executable, "-m", "consumer"]
+        if args.log_level:
+            line += ["--log-level", args.log_level]
+        line += ["run", "--config", args.config, "--worker", f"{index}/{count}"]
+        if args.until_idle:
+            line.append("--until-idle")
+        if args.max_runtime_s is not None:
+            line += ["--max-runtime-s", str(args.max_runtime_s)]
+        return line
+
+    env = dict(os.environ)
+    if endpoint is not None:  # the private emulator this parent started
+        env["AWS_ENDPOINT_URL"] = endpoint
+    stop = threading.Event()
+    _install_stop_handler(stop, config.shutdown.timeout_s + 5.0)
+    try:
+        return run_workers(config, aws, workers, command, stop, env)
+    finally:
+        _FINISHED.set()
+
+
+def _run_worker(args: argparse.Namespace, config: Any, worker: Any) -> int:
+    """One worker process under a parent `sluice run`: its share of the source."""
+    from consumer.aws.clients import AwsClients
+    from consumer.runtime.service import build_service
+    from consumer.runtime.workers import STATUS_FD_ENV, die_with_parent
+
+    die_with_parent()
+    fd = os.environ.get(STATUS_FD_ENV)
+    service = build_service(
+        config, Path.cwd(), AwsClients(), worker, None if fd is None else int(fd)
+    )
+    _install_stop_handler(service.stop, config.shutdown.timeout_s)
+    try:
+        service.run(until_idle=args.until_idle, max_runtime_s=args.max_runtime_s)
+    finally:
+        service.close()
+        _FINISHED.set()
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -67,10 +68,23 @@ class SqliteSink(SinkBase):
         self.conn = sqlite3.connect(
             path, timeout=config.busy_timeout_s, isolation_level=None, check_same_thread=False
         )
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._wal(config.busy_timeout_s)
         self.conn.execute("PRAGMA synchronous=FULL")
         self._lock = threading.Lock()
         self._columns: dict[str, set[str]] = {}
+
+    def _wal(self, timeout_s: float) -> None:
+        """WAL mode; SQLite answers "locked" without waiting when another process (a
+        second worker opening the same file) holds the lock, so wait for it here."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def write(self, batch: Batch) -> None:
         """Upsert the batch in one transaction; an error the config causes (a table two
@@ -113,7 +127,11 @@ class SqliteSink(SinkBase):
             known = self._columns[table] = {row[1] for row in info}
         for column in columns:
             if column not in known:
-                self.conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)}")
+                try:
+                    self.conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc).lower():
+                        raise  # else another process (a second worker) added it first
                 known.add(column)
 
     @staticmethod

@@ -11,6 +11,7 @@ checkpointer that remembers; a bounded input is a batch job's cursor over its re
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
@@ -22,6 +23,7 @@ from consumer.delivery.hooks import Hooks
 from consumer.delivery.retry import RetryConfig
 from consumer.delivery.stats import Stats
 from consumer.flow import Position
+from consumer.runtime.workers import Assignment
 from consumer.sources.base import Source
 from consumer.sources.bounded import BoundedSource
 from consumer.sources.kcl.processor import ShardParts, ShardProcessor
@@ -98,10 +100,13 @@ class KinesisHarness:
         answer = self.aws.client("kinesis").put_records(StreamName=self.stream, Records=entries)
         self.sent += [(r["ShardId"], int(r["SequenceNumber"])) for r in answer["Records"]]
 
-    def consume(self, parts: Assembly, crash: bool = False) -> None:
+    def source(self, parts: Assembly, worker: Assignment | None = None) -> Source:
         config = KinesisSourceConfig.model_validate(self.source_config())
-        source = KinesisSource(config, self.aws.client("kinesis"), self._store())
-        _engine(source, parts, crash).run(until_idle=True, max_runtime_s=60)
+        owns = None if worker is None else worker.owns
+        return KinesisSource(config, self.aws.client("kinesis"), self._store(), owns=owns)
+
+    def consume(self, parts: Assembly, crash: bool = False) -> None:
+        _engine(self.source(parts), parts, crash).run(until_idle=True, max_runtime_s=60)
 
     def acked(self) -> int:
         store = self._store()
@@ -155,12 +160,15 @@ class SqsHarness:
             assert not sqs.send_message_batch(QueueUrl=self.url, Entries=entries).get("Failed")
         self.sent += len(payloads)
 
-    def consume(self, parts: Assembly, crash: bool = False) -> None:
+    def source(self, parts: Assembly, worker: Assignment | None = None) -> Source:
+        """A worker's source is the same: its own receive loops and ledger owner."""
         config = SqsSourceConfig.model_validate(self.source_config())
         objects = ObjectReader(self.aws.client("s3"), parts.pipeline.decoder.config, 1 << 20)
         cuts = ledger_cuts(config, self.aws, parts.sinks, RetryConfig(max_attempts=1))
-        source = SqsSource(config, self.aws.client("sqs"), objects, cuts=cuts)
-        _engine(source, parts, crash).run(until_idle=True, max_runtime_s=60)
+        return SqsSource(config, self.aws.client("sqs"), objects, cuts=cuts)
+
+    def consume(self, parts: Assembly, crash: bool = False) -> None:
+        _engine(self.source(parts), parts, crash).run(until_idle=True, max_runtime_s=60)
 
     def _counts(self) -> tuple[int, int]:
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -318,11 +326,51 @@ class BoundedHarness:
         self.cursor = 0
 
 
+class TwoWorkers:
+    """A `sluice run` task of two worker processes (consumer/runtime/workers.py) as the
+    contract sees it: two sources of `inner`'s kind, each worker `i/2`'s share (Kinesis:
+    its shards; SQS: its own receive loops on the queue), each with its own engine, side by
+    side over the same sinks. A worker that stops abnormally takes the task down: the other
+    is stopped, and the first failure is the task's."""
+
+    def __init__(self, inner: KinesisHarness | SqsHarness) -> None:
+        self.inner = inner
+        self.name = f"{inner.name}-2-workers"
+        self.positional_keys, self.can_rewind = inner.positional_keys, inner.can_rewind
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def consume(self, parts: Assembly, crash: bool = False) -> None:
+        engines = [
+            _engine(self.inner.source(parts, Assignment(i, 2)), parts, crash) for i in range(2)
+        ]
+        failures: list[BaseException] = []
+
+        def work(engine: Engine) -> None:
+            try:
+                engine.run(until_idle=True, max_runtime_s=60)
+            except BaseException as exc:
+                failures.append(exc)
+                for other in engines:
+                    other.stop.set()
+
+        threads = [threading.Thread(target=work, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=90)
+        if failures:
+            raise failures[0]
+
+
 HarnessFactory = Callable[[AwsClients, str], Harness]
 HARNESSES: dict[str, HarnessFactory] = {
     "kinesis": KinesisHarness,
     "kcl": lambda aws, unique: KclHarness(),
     "sqs": SqsHarness,
     "bounded": lambda aws, unique: BoundedHarness(),
+    "kinesis-2-workers": lambda aws, unique: TwoWorkers(KinesisHarness(aws, unique)),
+    "sqs-2-workers": lambda aws, unique: TwoWorkers(SqsHarness(aws, unique)),
 }
 """Every source sluice has. A new source gets the contract by being listed here."""

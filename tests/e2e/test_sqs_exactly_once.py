@@ -97,6 +97,7 @@ def test_a_zombie_that_finishes_its_write_late_publishes_nothing(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # the task is a process group: parent and its workers
     )
     try:
         deadline = time.monotonic() + 60
@@ -105,16 +106,16 @@ def test_a_zombie_that_finishes_its_write_late_publishes_nothing(
         assert Path(f"{hold}.held").exists(), "the consumer never reached its commit"
         # WHEN it freezes (its heartbeats too) past the visibility timeout and its lease,
         # and another consumer takes its messages over and drains the queue
-        zombie.send_signal(signal.SIGSTOP)
+        os.killpg(zombie.pid, signal.SIGSTOP)  # every process of the task
         time.sleep(VISIBILITY_S + 2)
         rescuer = run_sluice(config, sluice_env(emulator_endpoint), "--until-idle")
         assert rescuer.returncode == 0, rescuer.stderr[-2000:]
         # ... and then the zombie goes on with its commit
         hold.unlink()
-        zombie.send_signal(signal.SIGCONT)
+        os.killpg(zombie.pid, signal.SIGCONT)
         time.sleep(3)
     finally:
-        zombie.send_signal(signal.SIGCONT)
+        os.killpg(zombie.pid, signal.SIGCONT)
         zombie.terminate()
         _, stderr = zombie.communicate(timeout=60)
 

@@ -171,3 +171,35 @@ def test_only_locked_errors_are_retriable(sink: SqliteSink) -> None:
     assert sink.is_retriable(sqlite3.OperationalError("database is locked"))
     assert not sink.is_retriable(sqlite3.OperationalError("no such table: x"))
     assert not sink.is_retriable(sqlite3.IntegrityError("locked"))
+
+
+def test_two_worker_processes_adding_the_same_column_both_write(
+    sink: SqliteSink, make_batch: MakeBatch, db_path: Path
+) -> None:
+    # GIVEN two sinks (two worker processes) that both know the table without `note`
+    sink.write(make_batch([{"id": "a", "qty": 1}]))
+    other = SqliteSink("db", SqliteSinkConfig(path=str(db_path)), db_path)
+    other.write(make_batch([{"id": "b", "qty": 2}], first=2))
+    # WHEN both meet a new column, one after the other
+    sink.write(make_batch([{"id": "c", "qty": 3, "note": "x"}], first=3))
+    other.write(make_batch([{"id": "d", "qty": 4, "note": "y"}], first=4))
+    other.close()
+    # THEN the second finds it added already and writes its row
+    assert _select(db_path, 'SELECT id, note FROM "orders" ORDER BY id')[2:] == [
+        ("c", "x"),
+        ("d", "y"),
+    ]
+
+
+def test_wal_mode_waits_for_a_lock_another_process_holds(db_path: Path) -> None:
+    # GIVEN another connection holding the database's write lock for a moment
+    db_path.parent.mkdir(parents=True)
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    import threading
+
+    threading.Timer(0.3, lambda: holder.execute("COMMIT")).start()
+    # WHEN a sink opens it (a second worker starting), THEN it waits instead of failing
+    opened = SqliteSink("db", SqliteSinkConfig(path=str(db_path), busy_timeout_s=5), db_path)
+    opened.close()
+    holder.close()

@@ -1,11 +1,13 @@
 """The built-in Kinesis polling reader: every shard of a stream, one process, as a source
-of the delivery engine (consumer/delivery/engine.py).
+of the delivery engine (consumer/delivery/engine.py); with worker processes
+(consumer/runtime/workers.py), the shards one worker owns.
 
 Delivery: at-least-once in, and with idempotent sinks, no duplicate effect out. A shard's
 checkpoint only moves when the engine acks the cut that ends there, after every sink
 confirmed it; a crash replays from the checkpoint and the replayed batches overwrite what
 the lost flush wrote. Parents are read to their end before their children start, so
-per-key order survives a reshard. Throttling backs off per shard; an expired iterator is
+per-key order survives a reshard (a parent another worker reads counts as read once its
+checkpoint says it ended). Throttling backs off per shard; an expired iterator is
 renewed right after the last record read, so nothing is skipped or read twice.
 """
 
@@ -39,6 +41,9 @@ _THROTTLED = frozenset(
         "ThrottlingException",
     }
 )
+_FOREIGN_PARENT_CHECK_S = 2.0
+"""With worker processes: how often a child waiting for a parent another worker reads looks
+at the parent's checkpoint again."""
 
 
 @dataclass
@@ -64,8 +69,11 @@ class KinesisSource(SourceBase):
         checkpoints: CheckpointStore,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         self.name = self.origin = config.stream
+        self.owns = owns
+        """With worker processes: whether this worker reads the shard (the others skip it)."""
         self.config = config
         self.client = client
         self.checkpoints = checkpoints
@@ -131,14 +139,32 @@ class KinesisSource(SourceBase):
         for info in shards:
             if info.shard_id in self.finished:
                 continue
+            if self.owns is not None and not self.owns(info.shard_id):
+                continue
             if info.shard_id in self.active:
                 self.active[info.shard_id].info = info
                 continue
-            if not ready(info, listed, self.finished):
+            if not ready(info, listed, self.finished) and not self._parents_ended(info, listed):
                 self.waiting.add(info.shard_id)
                 continue
             self._start(info)
-        self._next_sync = self.clock() + self.config.shard_sync_interval_s
+        interval = self.config.shard_sync_interval_s
+        if self.waiting and self.owns is not None:
+            interval = min(interval, _FOREIGN_PARENT_CHECK_S)  # no ended() call will tell us
+        self._next_sync = self.clock() + interval
+
+    def _parents_ended(self, info: ShardInfo, listed: list[str]) -> bool:
+        """With worker processes: the parents this worker does not read have ended by
+        their checkpoints (another worker read them to their end), and its own have too."""
+        if self.owns is None:
+            return False
+        for parent in info.parents:
+            if parent in self.finished or parent not in listed:
+                continue
+            if self.owns(parent) or not self.checkpoints.load(parent).ended:
+                return False
+            self.finished.add(parent)
+        return True
 
     def _start(self, info: ShardInfo) -> None:
         checkpoint = self.checkpoints.load(info.shard_id)
