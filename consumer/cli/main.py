@@ -12,13 +12,17 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 
 from consumer import __version__
 from consumer.aws.localstack import localstack_requested, use_localstack
 from consumer.cli import local_loop
+
+if TYPE_CHECKING:
+    from consumer.config import PipelineConfig
+    from consumer.runtime.service import Service
 
 DEFAULT_CONFIG = "examples/clickstream/pipeline.toml"
 log = logging.getLogger("sluice")
@@ -258,13 +262,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             provision(config, aws)
         if workers > 1:
             return _run_parent(args, config, aws, workers, endpoint)
-        service = build_service(config, Path.cwd(), aws)
-        _install_stop_handler(service.stop, config.shutdown.timeout_s)
-        try:
-            service.run(until_idle=args.until_idle, max_runtime_s=args.max_runtime_s)
-        finally:
-            service.close()
-            _FINISHED.set()
+        return _serve(build_service(config, Path.cwd(), aws), config, args)
     return 0
 
 
@@ -321,6 +319,11 @@ def _run_worker(args: argparse.Namespace, config: Any, worker: Any) -> int:
     service = build_service(
         config, Path.cwd(), AwsClients(), worker, None if fd is None else int(fd)
     )
+    return _serve(service, config, args)
+
+
+def _serve(service: Service, config: PipelineConfig, args: argparse.Namespace) -> int:
+    """Run the service until it stops (SIGTERM, idle, max runtime), then close it."""
     _install_stop_handler(service.stop, config.shutdown.timeout_s)
     try:
         service.run(until_idle=args.until_idle, max_runtime_s=args.max_runtime_s)
