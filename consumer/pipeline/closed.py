@@ -1,7 +1,7 @@
 """Which models can only validate JSON that passes the decoder's token and depth limits.
 
 The decoder refuses `NaN` and `Infinity` tokens and nesting past `max_depth` before any
-parsing (consumer/pipeline/decode.py); the fast path asks `Decoder.plain`, two scans of
+parsing (consumer/pipeline/decode.py); the fast path asks `Decoder.within_tokens`, two scans of
 every record's bytes, because pydantic's JSON parser accepts what orjson refuses. For a
 *closed* model those scans cannot change an outcome: every object in it forbids extra
 fields, no field takes arbitrary JSON (`Any`, an unparametrized `dict`, a validator that

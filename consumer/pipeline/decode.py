@@ -57,21 +57,16 @@ class Decoder:
         self._check_depth(data, value)
         return value
 
-    def plain(self, data: bytes) -> bool:
-        """True when `data` passes every limit without parsing: within the size limit, not
-        gzip, too few brackets to nest past `max_depth`, and no `NaN` or `Infinity` token
-        (which orjson refuses and pydantic's JSON parser would accept). Such bytes may be
-        validated straight from JSON; anything else takes `decode`."""
-        return self.unpacked(data) and self.within_tokens(data)
-
     def unpacked(self, data: bytes) -> bool:
-        """Within the size limit and not gzip: the first half of `plain`, all a record
-        of a closed model needs (consumer/pipeline/closed.py)."""
+        """Within the size limit and not gzip: all the fast path asks of a record of a
+        closed model (consumer/pipeline/closed.py) before validating it from JSON."""
         return len(data) <= self.config.max_record_bytes and data[:2] != GZIP_MAGIC
 
     def within_tokens(self, data: bytes) -> bool:
-        """Too few brackets to nest past `max_depth`, and no `NaN` or `Infinity` token:
-        the second half of `plain`."""
+        """Too few brackets to nest past `max_depth`, and no `NaN` or `Infinity` token
+        (which orjson refuses and pydantic's JSON parser would accept): with `unpacked`,
+        what bytes of any other model must pass to be validated straight from JSON;
+        anything else takes `decode`."""
         return (
             data.count(b"{") + data.count(b"[") <= self.config.max_depth
             and not _has(data, b"NaN")
